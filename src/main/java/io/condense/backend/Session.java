@@ -1,0 +1,25 @@
+package io.condense.backend;
+
+import io.condense.ir.Tensor;
+import io.condense.ir.ValueInfo;
+
+import java.util.List;
+import java.util.Map;
+
+/** A graph prepared on a backend. Owns backend resources (device memory): close it. */
+public interface Session extends AutoCloseable {
+    List<ValueInfo> inputs();
+
+    List<ValueInfo> outputs();
+
+    /**
+     * Runs the graph. Every graph input must be given with a dtype and a shape that match its declared type
+     * (symbolic dimensions match any size); the result maps each graph output name to its value.
+     *
+     * @throws io.condense.ir.ModelException for a missing, unknown or mismatched input
+     */
+    Map<String, Tensor> run(Map<String, Tensor> inputs);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,33 @@
+package io.condense;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locates the shared reference data ({@code ../shared/data} beside the checkout); tests skip when it is absent. */
+public final class TestData {
+    private TestData() {}
+
+    /** The shared data folder, or null. Override with -Dcondense.data=DIR or CONDENSE_DATA. */
+    public static Path root() {
+        String p = System.getProperty("condense.data", System.getenv("CONDENSE_DATA"));
+        if (p != null) return Files.isDirectory(Path.of(p)) ? Path.of(p) : null;
+        for (Path base = Path.of("").toAbsolutePath(); base != null; base = base.getParent()) {
+            Path d = base.resolveSibling("shared").resolve("data");
+            if (Files.isDirectory(d)) return d;
+            Path inside = base.resolve("shared").resolve("data");
+            if (Files.isDirectory(inside)) return inside;
+        }
+        return null;
+    }
+
+    /** {@code root()/rel}, or skips the calling test with a message naming what is missing. */
+    public static Path require(String rel) {
+        Path r = root();
+        Assumptions.assumeTrue(r != null, "shared test data not found (looked for ../shared/data; set -Dcondense.data=DIR): skipping");
+        Path p = r.resolve(rel);
+        Assumptions.assumeTrue(Files.exists(p), "shared test data lacks " + p + ": skipping");
+        return p;
+    }
+}
