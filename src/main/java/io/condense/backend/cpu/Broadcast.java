@@ -65,9 +65,13 @@ final class Broadcast {
 
     /** A new array of {@code shape} filled with the single value of {@code one}. */
     static INDArray valueLike(INDArray one, long[] shape) {
-        INDArray out = Nd4j.createUninitialized(one.dataType(), shape, 'c');
-        if (shape.length == 0) return one.reshape(shape).dup();
-        return out.assign(one.reshape(new long[] {}));
+        DataType dt = one.dataType();
+        if (shape.length == 0) return Nd.contiguous(one).reshape(shape).dup();
+        if (isFloat(dt)) return Nd4j.createUninitialized(dt, shape, 'c').assign(one.getDouble(0));
+        long v = longs(one)[0];
+        long[] l = new long[(int) size(shape)];
+        Arrays.fill(l, v);
+        return fromLongs(l, shape, dt);
     }
 
     /** C-order reshape that tolerates scalars and empty arrays. */

@@ -400,7 +400,10 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         boolean wantMask = !c.node().output(1).isEmpty();
         DataType maskType = c.opset() < 10 ? a.dataType() : DataType.BOOL;
         if (!training || ratio == 0) {
-            INDArray mask = wantMask ? Broadcast.fromLongs(filled(a.length(), 1), a.shape(), maskType) : null;
+            // opset 12+: the mask is all true. Before, the spec leaves it unspecified in inference; like ONNX
+            // Runtime we return all false (0).
+            long fill = c.opset() >= 12 ? 1 : 0;
+            INDArray mask = wantMask ? Broadcast.fromLongs(filled(a.length(), fill), a.shape().clone(), maskType) : null;
             return new INDArray[] {a, mask};
         }
         if (ratio < 0 || ratio >= 1) throw c.error("ratio must be in [0, 1), got " + ratio);
