@@ -43,6 +43,14 @@ class ReduceKernelsTest {
     }
 
     @Test
+    void logSum() {
+        Tensor a = OrtRef.uniform(rnd, 0.1f, 2f, 2, 3, 4);
+        op("ReduceLogSum").opset(13).attrs("axes", 1).in(a).out(DType.FLOAT32).check();
+        op("ReduceLogSum").opset(18).attr("keepdims", 0L).in(a).in(longs(0, 2)).out(DType.FLOAT32).check();
+        op("ReduceLogSum").opset(18).attr("noop_with_empty_axes", 1L).in(a).out(DType.FLOAT32).check();
+    }
+
+    @Test
     void float16ReduceMean() {
         Tensor a = as(OrtRef.uniform(rnd, -2f, 2f, 4, 8), DType.FLOAT16);
         op("ReduceMean").opset(13).attrs("axes", -1).in(a).out(DType.FLOAT16).tol(2e-3).check();

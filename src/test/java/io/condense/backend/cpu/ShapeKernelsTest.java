@@ -65,6 +65,26 @@ class ShapeKernelsTest {
     }
 
     @Test
+    void otherElementTypes() {
+        Tensor h = as(x(3, 4), DType.FLOAT16);
+        Tensor b = OrtRef.ints(rnd, 0, 2, DType.BOOL, 3, 4);
+        Tensor u8 = OrtRef.ints(rnd, 0, 255, DType.UINT8, 3, 4);
+        for (Tensor t : List.of(h, b, u8)) {
+            op("Transpose").opset(13).in(t).out(t.dtype()).check();
+            op("Concat").opset(13).attr("axis", 1L).in(t).in(t).out(t.dtype()).check();
+            op("Slice").opset(13).in(t).in(longs(1, -1)).in(longs(3, -4)).in(longs(0, 1)).in(longs(1, -2)).out(t.dtype()).check();
+            op("Gather").opset(13).attr("axis", 1L).in(t).in(longs(3, 0)).out(t.dtype()).check();
+            op("Reshape").opset(13).in(t).in(longs(2, -1)).out(t.dtype()).check();
+            op("Unsqueeze").opset(13).in(t).in(longs(1)).out(t.dtype()).check();
+            op("Expand").opset(13).in(t).in(longs(2, 1, 1)).out(t.dtype()).check();
+            op("Tile").opset(13).in(t).in(longs(1, 2)).out(t.dtype()).check();
+            op("Split").opset(13).in(t).out(t.dtype()).out(t.dtype()).attr("axis", 1L).check();
+        }
+        op("Pad").opset(13).in(h).in(longs(1, 0, 0, 1)).out(DType.FLOAT16).check();
+        op("Where").opset(16).in(b).in(u8).in(OrtRef.ints(rnd, 0, 255, DType.UINT8, 4)).out(DType.UINT8).check();
+    }
+
+    @Test
     void split() {
         Tensor a = x(6, 4);
         op("Split").opset(11).in(a).out(DType.FLOAT32).out(DType.FLOAT32).out(DType.FLOAT32).check();
