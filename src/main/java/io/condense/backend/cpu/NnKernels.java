@@ -189,8 +189,12 @@ final class NnKernels implements KernelRegistry.Group {
             if (oshape != null || same) {
                 long out = oshape != null ? oshape[i] : (long) in * g.s[i];
                 long total = natural - out;
-                if (auto.equals("SAME_UPPER")) { g.pb[i] = (int) (total / 2); g.pe[i] = (int) (total - total / 2); }
-                else { g.pb[i] = (int) (total - total / 2); g.pe[i] = (int) (total / 2); }
+                // ONNX: SAME_UPPER puts the odd padding at the end, otherwise at the start; a negative total
+                // (output_shape larger than the natural size) leaves extra output at the end
+                long half = Math.floorDiv(total, 2);
+                if (total < 0) { g.pb[i] = 0; g.pe[i] = (int) total; }
+                else if (auto.equals("SAME_UPPER")) { g.pb[i] = (int) half; g.pe[i] = (int) (total - half); }
+                else { g.pb[i] = (int) (total - half); g.pe[i] = (int) half; }
                 g.in[i] = ConvOps.toInt(c, out);
             } else if (auto.equals("NOTSET") || auto.equals("VALID")) {
                 g.pb[i] = p == null || auto.equals("VALID") ? 0 : ConvOps.toInt(c, p[i]);
