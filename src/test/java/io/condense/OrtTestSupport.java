@@ -36,8 +36,13 @@ public final class OrtTestSupport {
      * original graph is what runs); outputs in the model's output order.
      */
     public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds) {
+        return run(model, feeds, OrtSession.SessionOptions.OptLevel.NO_OPT);
+    }
+
+    /** As {@link #run(byte[], Map)} with the given graph optimization level. */
+    public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, OrtSession.SessionOptions.OptLevel level) {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            o.setOptimizationLevel(level);
             o.setIntraOpNumThreads(1);
             o.setInterOpNumThreads(1);
             try (OrtSession s = env().createSession(model, o)) {
