@@ -82,8 +82,8 @@ final class InfoCommand implements Callable<Integer> {
         out.printf("parameters: %s in %d initializers, %s%n", Fmt.count(params), g.initializers().size(), Fmt.bytes(bytes));
         for (Map.Entry<DType, long[]> e : byType.entrySet()) {
             long[] c = e.getValue();
-            out.printf("  %-9s %15s  %10s  (%d tensors)%n", e.getKey().name().toLowerCase(), Fmt.count(c[0]),
-                    Fmt.bytes(c[1]), c[2]);
+            out.printf("  %-9s %15s  %10s  (%d tensor%s)%n", e.getKey().name().toLowerCase(), Fmt.count(c[0]),
+                    Fmt.bytes(c[1]), c[2], c[2] == 1 ? "" : "s");
         }
 
         Map<String, Integer> hist = new TreeMap<>();
