@@ -95,19 +95,26 @@ public final class Tape {
 
     /** Runs the graph; {@code training} selects batch statistics for BatchNormalization and active Dropout. */
     public Map<String, INDArray> forward(Map<String, INDArray> inputs, boolean training) {
+        return forward(inputs, training, true);
+    }
+
+    /** Forward pass without recording anything for backward (evaluation). */
+    public Map<String, INDArray> infer(Map<String, INDArray> inputs) { return forward(inputs, false, false); }
+
+    private Map<String, INDArray> forward(Map<String, INDArray> inputs, boolean training, boolean record) {
         this.training = training;
         values = new LinkedHashMap<>();
         needsGrad = new HashSet<>();
         steps.clear();
         values.putAll(constants);
         values.putAll(params);
-        needsGrad.addAll(params.keySet());
+        if (record) needsGrad.addAll(params.keySet());
         for (ValueInfo in : graph.inputs()) {
             INDArray a = inputs.get(in.name());
             if (a == null) throw new ModelException("missing graph input '" + in.name() + "'");
             if (a.dataType().isFPType() && a.dataType() != dtype) a = a.castTo(dtype);
             values.put(in.name(), a);
-            if (gradInputs.contains(in.name())) needsGrad.add(in.name());
+            if (record && gradInputs.contains(in.name())) needsGrad.add(in.name());
         }
         for (Node n : order) {
             INDArray[] in = new INDArray[n.inputs().size()];
