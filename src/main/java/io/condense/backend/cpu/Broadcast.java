@@ -205,4 +205,45 @@ final class Broadcast {
         for (int i = 0; i < v.length; i++) l[i] = (int) v[i];
         return l;
     }
+
+    /** For each element of {@code out} (C order), the flat index of the element of {@code in} it reads. */
+    static int[] index(long[] in, long[] out) {
+        int r = out.length;
+        int n = 1;
+        for (long d : out) n *= (int) d;
+        int[] idx = new int[n];
+        if (Arrays.equals(in, out) || sizeOf(in) == n) {
+            for (int i = 0; i < n; i++) idx[i] = i;
+            return idx;
+        }
+        if (sizeOf(in) == 1) return idx;
+        long[] stride = new long[r];
+        long st = 1;
+        for (int i = in.length - 1; i >= 0; i--) {
+            int o = i + r - in.length;
+            stride[o] = in[i] == 1 ? 0 : st;
+            st *= in[i];
+        }
+        int inner = (int) out[r - 1];
+        int innerStride = (int) stride[r - 1];
+        int[] pos = new int[r];
+        int base = 0;
+        for (int i = 0; i < n; i += inner) {
+            for (int k = 0; k < inner; k++) idx[i + k] = base + k * innerStride;
+            for (int d = r - 2; d >= 0; d--) {
+                pos[d]++;
+                base += (int) stride[d];
+                if (pos[d] < out[d]) break;
+                base -= (int) (stride[d] * out[d]);
+                pos[d] = 0;
+            }
+        }
+        return idx;
+    }
+
+    private static long sizeOf(long[] s) {
+        long n = 1;
+        for (long d : s) n *= d;
+        return n;
+    }
 }
