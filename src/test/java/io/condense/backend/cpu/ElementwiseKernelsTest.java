@@ -72,6 +72,23 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void badInputsAreOneLineModelExceptions() {
+        List<OrtRef.Case> bad = List.of(
+                op("Add").opset(13).in(OrtRef.randn(rnd, 2, 3)).in(OrtRef.randn(rnd, 4)).out(DType.FLOAT32),
+                op("Add").opset(13).in(OrtRef.randn(rnd, 2, 3)).in(OrtRef.ints(rnd, 0, 3, DType.INT64, 3)).out(DType.FLOAT32),
+                op("Softmax").opset(13).attr("axis", 3L).in(OrtRef.randn(rnd, 2, 3)).out(DType.FLOAT32),
+                op("Sqrt").opset(13).in(OrtRef.ints(rnd, 0, 3, DType.INT64, 3)).out(DType.INT64),
+                op("Cast").opset(13).in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Where").opset(16).in(OrtRef.randn(rnd, 2)).in(OrtRef.randn(rnd, 2)).in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Gelu").opset(20).attr("approximate", "fast").in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Constant").opset(13).out(DType.FLOAT32));
+        for (OrtRef.Case c : bad) {
+            ModelException e = assertThrows(ModelException.class, () -> OrtRef.cpu(c.graph(), c.feeds), c.opType);
+            assertTrue(e.getMessage().contains("n0") && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
     void integerDivTruncatesTowardZero() {
         Tensor a = Tensor.of(new int[] {-7, 7, -7, 7, 9, -1}, 6);
         Tensor b = Tensor.of(new int[] {2, 2, -2, -2, 4, 3}, 6);

@@ -85,6 +85,26 @@ class ShapeKernelsTest {
     }
 
     @Test
+    void badShapesAreModelExceptions() {
+        List<OrtRef.Case> bad = List.of(
+                op("Concat").opset(13).attr("axis", 0L).in(x(2, 3)).in(x(2, 4)).out(DType.FLOAT32),
+                op("Concat").opset(13).attr("axis", 2L).in(x(2, 3)).out(DType.FLOAT32),
+                op("Split").opset(13).in(x(5)).out(DType.FLOAT32).out(DType.FLOAT32),
+                op("Split").opset(13).in(x(5)).in(longs(2, 2)).out(DType.FLOAT32).out(DType.FLOAT32),
+                op("Slice").opset(13).in(x(5)).in(longs(0)).in(longs(3)).in(longs(0)).in(longs(0)).out(DType.FLOAT32),
+                op("Transpose").opset(13).attrs("perm", 0, 0).in(x(2, 3)).out(DType.FLOAT32),
+                op("Unsqueeze").opset(13).in(x(2, 3)).in(longs(3)).out(DType.FLOAT32),
+                op("Expand").opset(13).in(x(2, 3)).in(longs(4, 3)).out(DType.FLOAT32),
+                op("Pad").opset(13).in(x(2, 3)).in(longs(1, 1)).out(DType.FLOAT32),
+                op("Tile").opset(13).in(x(2, 3)).in(longs(2)).out(DType.FLOAT32),
+                op("Reshape").opset(13).in(x(2, 3)).in(longs(-1, -1)).out(DType.FLOAT32));
+        for (OrtRef.Case c : bad) {
+            ModelException e = assertThrows(ModelException.class, () -> OrtRef.cpu(c.graph(), c.feeds), c.opType);
+            assertTrue(e.getMessage().contains("n0"), e.getMessage());
+        }
+    }
+
+    @Test
     void split() {
         Tensor a = x(6, 4);
         op("Split").opset(11).in(a).out(DType.FLOAT32).out(DType.FLOAT32).out(DType.FLOAT32).check();
