@@ -191,6 +191,45 @@ class ElementwiseKernelsTest {
         }
     }
 
+    /** float32 Erf against a double-precision reference (Taylor series / continued fraction), across its range. */
+    @Test
+    void erfFloatAccuracy() {
+        float[] v = new float[4001];
+        for (int i = 0; i < v.length; i++) v[i] = -5f + i * 0.0025f;
+        v[2000] = 0f;
+        var c = op("Erf").opset(13).in(Tensor.of(v, v.length)).out(DType.FLOAT32);
+        Tensor got = OrtRef.cpu(c.graph(), c.feeds).get("out0");
+        Tensor ort = OrtRef.ort(c.graph(), c.feeds).get("out0");
+        double worst = 0;
+        for (int i = 0; i < v.length; i++) {
+            double exact = erf(v[i]);
+            worst = Math.max(worst, Math.abs(got.getDouble(i) - exact));
+            assertEquals(exact, got.getDouble(i), 3e-7, "erf(" + v[i] + ")");
+            assertEquals(ort.getDouble(i), got.getDouble(i), 3e-7, "erf(" + v[i] + ") vs ORT");
+        }
+        assertTrue(worst < 3e-7, "worst " + worst);
+    }
+
+    /** erf in double: Taylor series for |x| < 2.5, else the asymptotic continued fraction of erfc. */
+    private static double erf(double x) {
+        double ax = Math.abs(x);
+        double r;
+        if (ax < 2.5) {
+            double term = ax;
+            double sum = ax;
+            for (int k = 1; k < 200; k++) {
+                term *= -ax * ax / k;
+                sum += term / (2 * k + 1);
+            }
+            r = 2 / Math.sqrt(Math.PI) * sum;
+        } else {
+            double f = 0;
+            for (int k = 60; k >= 1; k--) f = k / 2.0 / (ax + f);
+            r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+        }
+        return x < 0 ? -r : r;
+    }
+
     @Test
     void gelu() {
         Tensor a = OrtRef.uniform(rnd, -5f, 5f, 2, 3, 7);
