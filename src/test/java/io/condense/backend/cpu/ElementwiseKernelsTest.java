@@ -254,6 +254,15 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void softmaxLargeAndMaskedValues() {
+        float[] v = {1000f, 1001f, 999f, -3.4e38f, 0f, 88f, 89f, -3.4e38f, -3.4e38f, 5f, 6f, -10000f};
+        for (String opType : List.of("Softmax", "LogSoftmax")) {
+            op(opType).opset(13).in(Tensor.of(v, 3, 4)).out(DType.FLOAT32).check();
+            op(opType).opset(11).in(Tensor.of(v, 3, 4)).out(DType.FLOAT32).check();
+        }
+    }
+
+    @Test
     void clipAcrossOpsets() {
         Tensor a = OrtRef.uniform(rnd, -3f, 3f, 3, 4);
         op("Clip").opset(7).in(a).attr("min", -1f).attr("max", 0.5f).out(DType.FLOAT32).check();
