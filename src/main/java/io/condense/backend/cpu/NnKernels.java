@@ -89,8 +89,22 @@ final class NnKernels implements KernelRegistry.Group {
         }
         ConvOps.Geo g = ConvOps.forward(c, xs, kernel, false);
         for (long v : xs) if (v == 0) throw c.error("empty input " + Arrays.toString(xs));
-        INDArray y = nd4jConv && g.nd <= 2 ? nd4jConv(x, w, b, g, (int) group) : ConvOps.conv(x, w, b, g, (int) group);
+        INDArray y = null;
+        if (nd4jConv && g.nd <= 2 && !g.pointwise() && !dilated(g)) {
+            try {
+                y = nd4jConv(x, w, b, g, (int) group);
+            } catch (RuntimeException e) {
+                y = null; // a configuration libnd4j/oneDNN rejects: use the generic path
+            }
+        }
+        if (y == null) y = ConvOps.conv(x, w, b, g, (int) group);
         return OpContext.one(down(y, x0.dataType()));
+    }
+
+    /** oneDNN (libnd4j 1.0.0-M2.1) rejects many dilated convolutions; those go to the generic path. */
+    private static boolean dilated(ConvOps.Geo g) {
+        for (int v : g.d) if (v != 1) return true;
+        return false;
     }
 
     /** 1-D or 2-D convolution on libnd4j's conv2d / depthwise_conv2d (NCHW, OIHW weights). */
@@ -226,20 +240,21 @@ final class NnKernels implements KernelRegistry.Group {
         long K2 = tb ? bm.size(1) : bm.size(0), N = tb ? bm.size(0) : bm.size(1);
         if (K != K2) throw c.error("inner dimensions differ: A " + Arrays.toString(a.shape()) + (ta ? "^T" : "")
                 + ", B " + Arrays.toString(bm.shape()) + (tb ? "^T" : ""));
-        INDArray y;
-        if (K == 0) y = Nd4j.zeros(a.dataType(), M, N);
-        else {
-            y = Nd4j.gemm(Nd.contiguous(a), Nd.contiguous(bm), ta, tb);
-            if (alpha != 1.0) y.muli(alpha);
-        }
-        if (cm != null && beta != 0.0) {
-            INDArray cc = cm;
-            if (cc.rank() > 2 || !broadcastable(cc.shape(), new long[] {M, N})) {
-                throw c.error("C of shape " + Arrays.toString(cc.shape()) + " does not broadcast to [" + M + ", " + N + "]");
+        INDArray y = Nd4j.createUninitialized(a.dataType(), new long[] {M, N}, 'c');
+        boolean withC = cm != null && beta != 0.0;
+        if (withC) {
+            if (cm.rank() > 2 || !broadcastable(cm.shape(), new long[] {M, N})) {
+                throw c.error("C of shape " + Arrays.toString(cm.shape()) + " does not broadcast to [" + M + ", " + N + "]");
             }
-            if (beta != 1.0) cc = cc.mul(beta);
-            if (cc.rank() < 2) cc = cc.reshape('c', 1, cc.rank() == 0 ? 1 : cc.length());
-            y.addi(Arrays.equals(cc.shape(), y.shape()) ? cc : cc.broadcast(M, N));
+            INDArray cc = cm.rank() == 2 ? cm : cm.reshape('c', 1, cm.rank() == 0 ? 1 : cm.length());
+            y.assign(Arrays.equals(cc.shape(), y.shape()) ? cc : cc.broadcast(M, N));
+        }
+        if (K == 0) {
+            if (withC) y.muli(beta); else y.assign(0);
+        } else {
+            // y = alpha * op(A) op(B) + beta * y
+            INDArray r = Nd4j.gemm(ConvOps.dense(a), ConvOps.dense(bm), y, ta, tb, alpha, withC ? beta : 0.0);
+            if (r != y) y.assign(r);
         }
         if (y.dataType() != a0.dataType()) y = y.castTo(a0.dataType());
         return OpContext.one(y);
@@ -276,15 +291,13 @@ final class NnKernels implements KernelRegistry.Group {
             // one GEMM: [B*M, K] x [K, N] (batch of B is all ones here)
             INDArray a2 = Nd.contiguous(a).reshape('c', B * M, K);
             INDArray b2 = Nd.contiguous(bm).reshape('c', K, N);
-            y = a2.mmul(b2).reshape('c', concat(batch, M, N));
+            y = Nd4j.createUninitialized(a.dataType(), concat(batch, M, N), 'c');
+            ConvOps.gemmInto(a2, b2, y.reshape('c', B * M, N));
         } else {
             INDArray a3 = expand(a, batch, M, K).reshape('c', B, M, K);
             INDArray b3 = expand(bm, batch, K, N).reshape('c', B, K, N);
             y = Nd4j.createUninitialized(a.dataType(), new long[] {B, M, N}, 'c');
-            for (long i = 0; i < B; i++) {
-                INDArray r = a3.slice(i).mmul(b3.slice(i));
-                y.slice(i).assign(r);
-            }
+            for (long i = 0; i < B; i++) ConvOps.gemmInto(a3.slice(i), b3.slice(i), y.slice(i));
             y = y.reshape('c', concat(batch, M, N));
         }
         long[] ys = y.shape();
@@ -480,7 +493,7 @@ final class NnKernels implements KernelRegistry.Group {
         if (xs.length < 3) throw c.error("X must have rank >= 3, got " + Arrays.toString(xs));
         int N = (int) xs[0], C = (int) xs[1];
         int S = (int) (x0.length() / Math.max(1, (long) N * C));
-        double[] xd = Nd.contiguous(x0.castTo(DataType.DOUBLE)).data().asDouble();
+        double[] xd = ConvOps.doublesOf(x0);
         double[] y = new double[xd.length];
         int lo = (int) ((size - 1) / 2), hi = (int) (size - 1 - (size - 1) / 2);
         double scale = alpha / size;
@@ -500,6 +513,6 @@ final class NnKernels implements KernelRegistry.Group {
                 }
             }
         });
-        return OpContext.one(Nd4j.create(y, xs, 'c').castTo(x0.dataType()));
+        return OpContext.one(down(ConvOps.wrap(y, xs), x0.dataType()));
     }
 }

@@ -1,0 +1,108 @@
+package io.condense.backend.cpu;
+
+import ai.onnxruntime.OrtException;
+import io.condense.backend.Backends;
+import io.condense.backend.Session;
+import io.condense.ir.Attribute;
+import io.condense.ir.DType;
+import io.condense.ir.Graph;
+import io.condense.ir.Node;
+import io.condense.ir.Tensor;
+import io.condense.ir.TensorType;
+import io.condense.ir.ValueInfo;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Speed of the conv paths against ONNX Runtime (prints GFLOP/s). Run with
+ * {@code -Pall -Dtest=NnKernelsBench}; add {@code -Dorg.bytedeco.javacpp.platform.extension=} for the plain ND4J build.
+ */
+@Tag("slow")
+class NnKernelsBench {
+    static double seconds(Runnable r, int reps) {
+        for (int i = 0; i < 3; i++) r.run();
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < reps; i++) {
+            long t = System.nanoTime();
+            r.run();
+            best = Math.min(best, System.nanoTime() - t);
+        }
+        return best / 1e9;
+    }
+
+    static Tensor rand(Random rnd, long... shape) {
+        float[] v = new float[(int) Tensor.checkedSize(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = rnd.nextFloat() * 2 - 1;
+        return Tensor.of(v, shape);
+    }
+
+    @Test
+    void conv() throws OrtException {
+        NativeSetup.init();
+        Nd4j.scalar(1f);
+        System.out.println("platform extension: '" + NativeSetup.extension() + "'");
+        String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
+        System.out.println("libnd4j build: " + info.replace('\n', ' '));
+        Random rnd = new Random(1);
+        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}};
+        for (int[] cs : cases) {
+            int C = cs[0], H = cs[1], M = cs[2], k = cs[3];
+            Tensor x = rand(rnd, 1, C, H, H), w = rand(rnd, M, C, k, k), b = rand(rnd, M);
+            Map<String, Attribute> attrs = Map.of("pads", Attribute.of((long) k / 2, k / 2, k / 2, k / 2));
+            double flop = 2.0 * M * C * k * k * H * H;
+            INDArray xa = Nd.toNd(x), wa = Nd.toNd(w), ba = Nd.toNd(b);
+            OpContext ctx = new OpContext(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs), 13,
+                    new INDArray[] {xa, wa, ba}, new DType[] {DType.FLOAT32, DType.FLOAT32, DType.FLOAT32});
+            NnKernels.nd4jConv = true;
+            double tNd = seconds(() -> NnKernels.conv(ctx), 20);
+            NnKernels.nd4jConv = false;
+            double tIm = seconds(() -> NnKernels.conv(ctx), 20);
+            NnKernels.nd4jConv = true;
+            Graph g = Graph.builder().opset("", 13)
+                    .addInput(new ValueInfo("x", x.type()))
+                    .initializer("w", w).initializer("b", b)
+                    .addNode(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs))
+                    .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
+            double tSess;
+            try (Session s = Backends.cpu().open(g)) {
+                tSess = seconds(() -> s.run(Map.of("x", x)), 20);
+            }
+            double tOrt = seconds(() -> {
+                try { NnKernelsTest.runOrt(g, Map.of("x", x)); } catch (OrtException e) { throw new RuntimeException(e); }
+            }, 1);
+            double tOrtRun = ortRun(g, x);
+            System.out.printf("conv %dx%dx%d->%d k%d: nd4j %.2f ms (%.0f GFLOP/s), im2col %.2f ms (%.0f GFLOP/s), "
+                            + "cpu session %.2f ms, ORT run %.2f ms (%.0f GFLOP/s)%n", C, H, H, M, k,
+                    tNd * 1e3, flop / tNd / 1e9, tIm * 1e3, flop / tIm / 1e9, tSess * 1e3, tOrtRun * 1e3, flop / tOrtRun / 1e9);
+            assertTrue(tOrt > 0);
+        }
+        INDArray a = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 512, 512);
+        double tg = seconds(() -> a.mmul(a), 20);
+        System.out.printf("sgemm 512: %.2f ms (%.0f GFLOP/s)%n", tg * 1e3, 2.0 * 512 * 512 * 512 / tg / 1e9);
+    }
+
+    /** ORT session run time alone (session created once). */
+    static double ortRun(Graph g, Tensor x) throws OrtException {
+        ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        try (ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions();
+             ai.onnxruntime.OrtSession s = env.createSession(io.condense.onnx.OnnxExporter.toBytes(g), so);
+             ai.onnxruntime.OnnxTensor in = NnKernelsTest.toOrt(env, x)) {
+            return seconds(() -> {
+                try (ai.onnxruntime.OrtSession.Result r = s.run(Map.of("x", in))) {
+                    r.get(0);
+                } catch (OrtException e) {
+                    throw new RuntimeException(e);
+                }
+            }, 20);
+        }
+    }
+}
