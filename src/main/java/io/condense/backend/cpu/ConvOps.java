@@ -207,6 +207,11 @@ final class ConvOps {
         long[] os = new long[xs.length];
         os[0] = N; os[1] = M;
         for (int i = 0; i < g.nd; i++) os[i + 2] = g.out[i];
+        if (Cg == 1 && !pointwise) {
+            INDArray y = depthwise(xc, w2, N, C, M, IN, OUT, K, map, os);
+            if (b != null) addChannelBias(y, b);
+            return y;
+        }
         INDArray y = Nd4j.createUninitialized(t, os, 'c');
         INDArray y3 = y.reshape('c', N, M, OUT);
         INDArray x3 = xc.reshape('c', N, C, IN);
@@ -236,6 +241,39 @@ final class ConvOps {
         }
         if (b != null) addChannelBias(y, b);
         return y;
+    }
+
+    /** One input channel per group (depthwise): direct loops, output channel m reads input channel m / (M / C). */
+    private static INDArray depthwise(INDArray x, INDArray w2, int N, int C, int M, int IN, int OUT, int K, int[] map, long[] os) {
+        int mult = M / C;
+        if (x.dataType() == DataType.DOUBLE) {
+            double[] xd = doublesOf(x), wd = doublesOf(w2), yd = new double[N * M * OUT];
+            IntStream.range(0, N * M).parallel().forEach(nm -> {
+                int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
+                for (int ki = 0; ki < K; ki++) {
+                    double wv = wd[m * K + ki];
+                    int mb = ki * OUT;
+                    for (int o = 0; o < OUT; o++) {
+                        int i = map[mb + o];
+                        if (i >= 0) yd[yb + o] += wv * xd[xb + i];
+                    }
+                }
+            });
+            return wrap(yd, os);
+        }
+        float[] xf = floatsOf(x), wf = floatsOf(w2), yf = new float[N * M * OUT];
+        IntStream.range(0, N * M).parallel().forEach(nm -> {
+            int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
+            for (int ki = 0; ki < K; ki++) {
+                float wv = wf[m * K + ki];
+                int mb = ki * OUT;
+                for (int o = 0; o < OUT; o++) {
+                    int i = map[mb + o];
+                    if (i >= 0) yf[yb + o] += wv * xf[xb + i];
+                }
+            }
+        });
+        return wrap(yf, os);
     }
 
     /** Rows [from, from + count) of batch n of a C-ordered [N, R, L] array, as a dense [count, L] view. */

@@ -26,6 +26,9 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
 
+    /** Whether plain 1-D/2-D max/average pooling runs on libnd4j's pooling ops (property condense.cpu.pool=java: never). */
+    static volatile boolean nd4jPool = !"java".equals(System.getProperty("condense.cpu.pool"));
+
     @Override
     public void register(KernelRegistry r) {
         r.add("Conv", NnKernels::conv);
@@ -348,9 +351,62 @@ final class NnKernels implements KernelRegistry.Group {
         boolean wantIdx = max && c.node().outputs().size() > 1 && !c.node().output(1).isEmpty();
         int storage = (int) c.attrLong("storage_order", 0);
         if (!max && c.node().hasAttr("dilations") && c.opset() < 19) throw c.error("AveragePool dilations need opset 19");
-        ConvOps.PoolResult r = ConvOps.pool(x, g, max, c.attrLong("count_include_pad", 0) != 0, wantIdx, storage);
+        boolean cip = c.attrLong("count_include_pad", 0) != 0;
+        if (!wantIdx && nd4jPool) {
+            INDArray y = null;
+            try {
+                y = nd4jPool(x, g, max, cip);
+            } catch (RuntimeException e) {
+                y = null; // a configuration libnd4j rejects: use the generic path
+            }
+            if (y != null) return OpContext.one(down(y, x0.dataType()));
+        }
+        ConvOps.PoolResult r = ConvOps.pool(x, g, max, cip, wantIdx, storage);
         INDArray y = down(r.y(), x0.dataType());
         return wantIdx ? new INDArray[] {y, r.indices()} : OpContext.one(y);
+    }
+
+    /** 1-D/2-D pooling on libnd4j (oneDNN when loaded), or null when the geometry is outside what it computes. */
+    static INDArray nd4jPool(INDArray x, ConvOps.Geo g, boolean max, boolean countIncludePad) {
+        if (g.nd > 2 || x.dataType() != DataType.FLOAT && x.dataType() != DataType.DOUBLE) return null;
+        for (int v : g.d) if (v != 1) return null;
+        boolean oneD = g.nd == 1;
+        int[] k = g.k, s = g.s, pb = g.pb, pe = g.pe, in = g.in, out = g.out;
+        if (oneD) {
+            x = x.reshape('c', x.size(0), x.size(1), 1, x.size(2));
+            k = new int[] {1, k[0]}; s = new int[] {1, s[0]}; pb = new int[] {0, pb[0]}; pe = new int[] {0, pe[0]};
+            in = new int[] {1, in[0]}; out = new int[] {1, out[0]};
+        }
+        boolean padded = pb[0] != 0 || pb[1] != 0 || pe[0] != 0 || pe[1] != 0;
+        // libnd4j M2.1 ignores the INCLUDE_PADDING divisor mode (it always excludes padding)
+        if (!max && countIncludePad && padded) return null;
+        long pH = pb[0], pW = pb[1];
+        if (pb[0] != pe[0] || pb[1] != pe[1]) {
+            if (!max) return null; // the divisor would count the explicit padding
+            x = Nd4j.pad(x, new int[][] {{0, 0}, {0, 0}, {pb[0], pe[0]}, {pb[1], pe[1]}},
+                    org.nd4j.linalg.api.ops.impl.transforms.Pad.Mode.CONSTANT, Double.NEGATIVE_INFINITY);
+            in = new int[] {in[0] + pb[0] + pe[0], in[1] + pb[1] + pe[1]};
+            pH = 0;
+            pW = 0;
+        }
+        for (int i = 0; i < 2; i++) {
+            long p = i == 0 ? pH : pW;
+            if ((in[i] + 2 * p - k[i]) / s[i] + 1 != out[i]) return null; // ceil_mode adding a window
+        }
+        org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig cfg =
+                org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig.builder()
+                        .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(pH).pW(pW).dH(1).dW(1)
+                        .paddingMode(PaddingMode.VALID).isNHWC(false)
+                        .type(max ? org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Pooling2DType.MAX
+                                : org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Pooling2DType.AVG)
+                        .divisor(countIncludePad ? org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Divisor.INCLUDE_PADDING
+                                : org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Divisor.EXCLUDE_PADDING)
+                        .build();
+        INDArray xc = Nd.contiguous(x);
+        INDArray y = max ? exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.MaxPooling2D(xc, null, cfg))
+                : exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.AvgPooling2D(xc, null, cfg));
+        if (oneD) y = y.reshape('c', y.size(0), y.size(1), y.size(3));
+        return y;
     }
 
     static INDArray[] globalPool(OpContext c, boolean max) {

@@ -85,6 +85,41 @@ class NnKernelsBench {
                     tNd * 1e3, flop / tNd / 1e9, tIm * 1e3, flop / tIm / 1e9, tSess * 1e3, tOrtRun * 1e3, flop / tOrtRun / 1e9);
             assertTrue(tOrt > 0);
         }
+        // depthwise 3x3 (MobileNet-like) and max pooling
+        for (int[] cs : new int[][] {{32, 112, 1}, {128, 56, 2}, {512, 14, 1}}) {
+            int C = cs[0], H = cs[1], st = cs[2];
+            Tensor x = rand(rnd, 1, C, H, H), w = rand(rnd, C, 1, 3, 3), b = rand(rnd, C);
+            Map<String, Attribute> attrs = Map.of("pads", Attribute.of(1L, 1, 1, 1), "group", Attribute.of((long) C),
+                    "strides", Attribute.of((long) st, st));
+            int Ho = (H - 1) / st + 1;
+            double flop = 2.0 * C * 9 * Ho * Ho;
+            OpContext ctx = new OpContext(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs), 13,
+                    new INDArray[] {Nd.toNd(x), Nd.toNd(w), Nd.toNd(b)}, new DType[] {DType.FLOAT32, DType.FLOAT32, DType.FLOAT32});
+            NnKernels.nd4jConv = true;
+            double tNd = seconds(() -> NnKernels.conv(ctx), 20);
+            NnKernels.nd4jConv = false;
+            double tIm = seconds(() -> NnKernels.conv(ctx), 20);
+            NnKernels.nd4jConv = true;
+            Graph g = Graph.builder().opset("", 13).addInput(new ValueInfo("x", x.type()))
+                    .initializer("w", w).initializer("b", b)
+                    .addNode(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs))
+                    .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
+            double tOrt = ortRun(g, x);
+            System.out.printf("depthwise %dx%dx%d s%d: nd4j %.2f ms (%.1f GFLOP/s), im2col %.2f ms, ORT %.2f ms (%.1f GFLOP/s)%n",
+                    C, H, H, st, tNd * 1e3, flop / tNd / 1e9, tIm * 1e3, tOrt * 1e3, flop / tOrt / 1e9);
+        }
+        {
+            Tensor x = rand(rnd, 1, 64, 112, 112);
+            Map<String, Attribute> attrs = Map.of("kernel_shape", Attribute.of(3L, 3), "strides", Attribute.of(2L, 2),
+                    "pads", Attribute.of(1L, 1, 1, 1));
+            OpContext ctx = new OpContext(Node.of("MaxPool", List.of("x"), List.of("y"), attrs), 12,
+                    new INDArray[] {Nd.toNd(x)}, new DType[] {DType.FLOAT32});
+            double t = seconds(() -> NnKernels.pool(ctx, true), 20);
+            Graph g = Graph.builder().opset("", 12).addInput(new ValueInfo("x", x.type()))
+                    .addNode(Node.of("MaxPool", List.of("x"), List.of("y"), attrs))
+                    .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
+            System.out.printf("maxpool 64x112x112 k3s2: cpu %.2f ms, ORT %.2f ms%n", t * 1e3, ortRun(g, x) * 1e3);
+        }
         INDArray a = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 512, 512);
         double tg = seconds(() -> a.mmul(a), 20);
         System.out.printf("sgemm 512: %.2f ms (%.0f GFLOP/s)%n", tg * 1e3, 2.0 * 512 * 512 * 512 / tg / 1e9);

@@ -44,7 +44,19 @@ class NnKernelsTest {
     private final Random rnd = new Random(42);
 
     @AfterEach
-    void restore() { NnKernels.nd4jConv = true; }
+    void restore() {
+        NnKernels.nd4jConv = true;
+        NnKernels.nd4jPool = true;
+    }
+
+    /** A pooling op checked on both paths (libnd4j pooling and the generic Java loops). */
+    void checkPool(String op, int opset, Map<String, Attribute> attrs, int nOut, Tensor... inputs) throws OrtException {
+        NnKernels.nd4jPool = true;
+        check(op, opset, attrs, nOut, inputs);
+        NnKernels.nd4jPool = false;
+        check(op, opset, attrs, nOut, inputs);
+        NnKernels.nd4jPool = true;
+    }
 
     // ------------------------------------------------------------------ helpers
 
@@ -304,6 +316,31 @@ class NnKernelsTest {
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
     }
 
+    /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */
+    @Test
+    void fastPathsAreTaken() {
+        org.nd4j.linalg.api.ndarray.INDArray x = Nd.toNd(rand(2, 4, 9, 8)), w = Nd.toNd(rand(6, 4, 3, 3)), dw = Nd.toNd(rand(8, 1, 3, 3));
+        Node conv = Node.of("Conv", List.of("x", "w"), List.of("y"), attrs("pads", l(1, 0, 1, 2), "strides", l(2, 1)));
+        OpContext c = new OpContext(conv, 13, new org.nd4j.linalg.api.ndarray.INDArray[] {x, w}, new DType[2]);
+        ConvOps.Geo g = ConvOps.forward(c, x.shape(), l(3, 3), false);
+        assertClose(ConvOps.conv(x, w, null, g, 1), NnKernels.nd4jConv(x, w, null, g, 1));
+        assertClose(ConvOps.conv(x, dw, null, g, 4), NnKernels.nd4jConv(x, dw, null, g, 4));
+        Node pool = Node.of("MaxPool", List.of("x"), List.of("y"), attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "strides", l(2, 2)));
+        OpContext pc = new OpContext(pool, 12, new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new DType[1]);
+        ConvOps.Geo pg = ConvOps.forward(pc, x.shape(), l(3, 3), false);
+        for (boolean max : new boolean[] {true, false}) {
+            org.nd4j.linalg.api.ndarray.INDArray fast = NnKernels.nd4jPool(x, pg, max, false);
+            assertTrue(fast != null, "libnd4j pooling not used");
+            assertClose(ConvOps.pool(x, pg, max, false, false, 0).y(), fast);
+        }
+    }
+
+    static void assertClose(org.nd4j.linalg.api.ndarray.INDArray e, org.nd4j.linalg.api.ndarray.INDArray a) {
+        assertArrayEquals(e.shape(), a.shape());
+        double d = e.sub(a).amaxNumber().doubleValue();
+        assertTrue(d <= 1e-4, "max abs diff " + d);
+    }
+
     // ------------------------------------------------------------------ ConvTranspose
 
     @Test
@@ -366,18 +403,18 @@ class NnKernelsTest {
     @Test
     void maxPool() throws OrtException {
         Tensor x = rand(2, 3, 9, 8);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3)), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 2), "pads", l(1, 0, 1, 1)), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 3), "dilations", l(2, 2), "strides", l(1, 2)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 2), "pads", l(1, 0, 1, 1)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 3), "dilations", l(2, 2), "strides", l(1, 2)), 1, x);
         for (String p : List.of("SAME_UPPER", "SAME_LOWER", "VALID")) {
-            check("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 3), "auto_pad", p), 1, x);
+            checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 3), "auto_pad", p), 1, x);
         }
-        check("MaxPool", 12, attrs("kernel_shape", l(3), "strides", l(2), "pads", l(1, 1)), 1, rand(2, 3, 10));
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 2, 2), "strides", l(2, 1, 2)), 1, rand(1, 2, 5, 4, 6));
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2)), 1, rand(DType.FLOAT64, 1, 2, 7, 7));
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, rand(DType.FLOAT16, 1, 4, 13, 13));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3), "strides", l(2), "pads", l(1, 1)), 1, rand(2, 3, 10));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 2, 2), "strides", l(2, 1, 2)), 1, rand(1, 2, 5, 4, 6));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2)), 1, rand(DType.FLOAT64, 1, 2, 7, 7));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, rand(DType.FLOAT16, 1, 4, 13, 13));
     }
 
     @Test
@@ -390,17 +427,17 @@ class NnKernelsTest {
     @Test
     void averagePool() throws OrtException {
         Tensor x = rand(2, 3, 9, 8);
-        check("AveragePool", 11, attrs("kernel_shape", l(3, 3)), 1, x);
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3)), 1, x);
         for (int cip = 0; cip <= 1; cip++) {
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 2), "pads", l(2, 0, 1, 1), "strides", l(2, 2), "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1, "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1, "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "auto_pad", "SAME_UPPER", "count_include_pad", cip), 1, x);
-            check("AveragePool", 19, attrs("kernel_shape", l(2, 2), "dilations", l(2, 2), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 2), "pads", l(2, 0, 1, 1), "strides", l(2, 2), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1, "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1, "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "auto_pad", "SAME_UPPER", "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 19, attrs("kernel_shape", l(2, 2), "dilations", l(2, 2), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
         }
-        check("AveragePool", 11, attrs("kernel_shape", l(4), "strides", l(3), "pads", l(1, 2)), 1, rand(1, 2, 11));
-        check("AveragePool", 11, attrs("kernel_shape", l(2, 2, 2)), 1, rand(DType.FLOAT64, 1, 2, 4, 3, 5));
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(4), "strides", l(3), "pads", l(1, 2)), 1, rand(1, 2, 11));
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(2, 2, 2)), 1, rand(DType.FLOAT64, 1, 2, 4, 3, 5));
     }
 
     @Test
