@@ -8,6 +8,10 @@ import java.nio.file.Path;
  * Picks the native ND4J build before ND4J first loads: on x86-64 Linux CPUs with AVX-512F the
  * {@code -onednn-avx512} build of libnd4j (oneDNN convolutions, pooling and GEMM), otherwise the plain build.
  * An explicit {@code -Dorg.bytedeco.javacpp.platform.extension=...} (empty for the plain build) always wins.
+ *
+ * <p>{@code -Dcondense.cpu.threads=N} caps libnd4j's OpenMP and helper threads at N (default: ND4J's choice, one per
+ * core). On a machine shared with other busy processes, N=1 avoids OpenMP threads stalling at barriers while a
+ * sibling thread is descheduled (measured: a 3x3 conv at 2 ms with 1 thread vs ~100 ms with 2 on a loaded 2-core box).
  */
 public final class NativeSetup {
     static final String EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
@@ -29,6 +33,13 @@ public final class NativeSetup {
                 }
             } catch (SecurityException ignored) {
                 // keep the plain build
+            }
+            int threads = Integer.getInteger("condense.cpu.threads", 0);
+            if (threads > 0) {
+                // the ND4J backend must be up before NativeOpsHolder is touched
+                org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxThreads(threads);
+                org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxMasterThreads(threads);
+                org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
             }
         }
     }

@@ -28,6 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("slow")
 class NnKernelsBench {
+    /** -Dcondense.cpu.threads=N limits ND4J (see NativeSetup) and here also ORT to N threads (0: their defaults). */
+    static final int THREADS = Integer.getInteger("condense.cpu.threads", 0);
+
     static double seconds(Runnable r, int reps) {
         for (int i = 0; i < 3; i++) r.run();
         long best = Long.MAX_VALUE;
@@ -49,8 +52,11 @@ class NnKernelsBench {
     void conv() throws OrtException {
         NativeSetup.init();
         Nd4j.scalar(1f);
+        System.out.println("OpenMP threads: " + NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads());
         System.out.println("platform extension: '" + NativeSetup.extension() + "'");
         String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
+        System.out.println("nd4j threads: max " + Nd4j.getEnvironment().maxThreads() + ", master " + Nd4j.getEnvironment().maxMasterThreads()
+                + ", availableProcessors " + Runtime.getRuntime().availableProcessors());
         System.out.println("libnd4j build: " + info.replace('\n', ' '));
         Random rnd = new Random(1);
         int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}};
@@ -63,9 +69,9 @@ class NnKernelsBench {
             OpContext ctx = new OpContext(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs), 13,
                     new INDArray[] {xa, wa, ba}, new DType[] {DType.FLOAT32, DType.FLOAT32, DType.FLOAT32});
             NnKernels.nd4jConv = true;
-            double tNd = seconds(() -> NnKernels.conv(ctx), 20);
+            double tNd = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = false;
-            double tIm = seconds(() -> NnKernels.conv(ctx), 20);
+            double tIm = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = true;
             Graph g = Graph.builder().opset("", 13)
                     .addInput(new ValueInfo("x", x.type()))
@@ -96,9 +102,9 @@ class NnKernelsBench {
             OpContext ctx = new OpContext(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs), 13,
                     new INDArray[] {Nd.toNd(x), Nd.toNd(w), Nd.toNd(b)}, new DType[] {DType.FLOAT32, DType.FLOAT32, DType.FLOAT32});
             NnKernels.nd4jConv = true;
-            double tNd = seconds(() -> NnKernels.conv(ctx), 20);
+            double tNd = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = false;
-            double tIm = seconds(() -> NnKernels.conv(ctx), 20);
+            double tIm = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = true;
             Graph g = Graph.builder().opset("", 13).addInput(new ValueInfo("x", x.type()))
                     .initializer("w", w).initializer("b", b)
@@ -125,11 +131,16 @@ class NnKernelsBench {
         System.out.printf("sgemm 512: %.2f ms (%.0f GFLOP/s)%n", tg * 1e3, 2.0 * 512 * 512 * 512 / tg / 1e9);
     }
 
+    static ai.onnxruntime.OrtSession.SessionOptions threads(ai.onnxruntime.OrtSession.SessionOptions so) throws OrtException {
+        if (THREADS > 0) so.setIntraOpNumThreads(THREADS);
+        return so;
+    }
+
     /** ORT session run time alone (session created once). */
     static double ortRun(Graph g, Tensor x) throws OrtException {
         ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
         try (ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions();
-             ai.onnxruntime.OrtSession s = env.createSession(io.condense.onnx.OnnxExporter.toBytes(g), so);
+             ai.onnxruntime.OrtSession s = env.createSession(io.condense.onnx.OnnxExporter.toBytes(g), threads(so));
              ai.onnxruntime.OnnxTensor in = NnKernelsTest.toOrt(env, x)) {
             return seconds(() -> {
                 try (ai.onnxruntime.OrtSession.Result r = s.run(Map.of("x", in))) {
@@ -137,7 +148,7 @@ class NnKernelsBench {
                 } catch (OrtException e) {
                     throw new RuntimeException(e);
                 }
-            }, 20);
+            }, 40);
         }
     }
 }
