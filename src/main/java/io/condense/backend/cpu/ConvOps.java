@@ -243,6 +243,73 @@ final class ConvOps {
         return y;
     }
 
+    /**
+     * Depthwise (one input channel per group) 1-D/2-D convolution by rows: for each output row and kernel tap the
+     * inner loop runs over a contiguous range of output columns (vectorized by the JIT for stride 1), with the
+     * padding handled by clipping that range. Bias is added on the way.
+     */
+    static INDArray depthwise2d(INDArray x, INDArray w, INDArray b, Geo g) {
+        boolean oneD = g.nd == 1;
+        long[] xs = x.shape();
+        int N = (int) xs[0], C = (int) xs[1], M = (int) w.size(0), mult = M / C;
+        int H = oneD ? 1 : g.in[0], W = g.in[g.nd - 1], OH = oneD ? 1 : g.out[0], OW = g.out[g.nd - 1];
+        int kH = oneD ? 1 : g.k[0], kW = g.k[g.nd - 1], sH = oneD ? 1 : g.s[0], sW = g.s[g.nd - 1];
+        int dH = oneD ? 1 : g.d[0], dW = g.d[g.nd - 1], pT = oneD ? 0 : g.pb[0], pL = g.pb[g.nd - 1];
+        long[] os = xs.clone();
+        os[1] = M;
+        for (int i = 0; i < g.nd; i++) os[i + 2] = g.out[i];
+        int plane = OH * OW, inPlane = H * W, K = kH * kW;
+        // valid output-column range per kernel column
+        int[] lo = new int[kW], hi = new int[kW], off = new int[kW];
+        for (int kw = 0; kw < kW; kw++) {
+            off[kw] = kw * dW - pL;
+            lo[kw] = off[kw] >= 0 ? 0 : (-off[kw] + sW - 1) / sW;
+            hi[kw] = W - 1 - off[kw] < 0 ? -1 : Math.min(OW - 1, (W - 1 - off[kw]) / sW);
+        }
+        if (x.dataType() == DataType.DOUBLE) {
+            double[] xd = doublesOf(x), wd = doublesOf(w), bd = b == null ? null : doublesOf(b), yd = new double[N * M * plane];
+            IntStream.range(0, N * M).parallel().forEach(nm -> {
+                int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
+                if (bd != null) Arrays.fill(yd, yb, yb + plane, bd[m]);
+                for (int oh = 0; oh < OH; oh++) {
+                    int yr = yb + oh * OW;
+                    for (int kh = 0; kh < kH; kh++) {
+                        int ih = oh * sH - pT + kh * dH;
+                        if (ih < 0 || ih >= H) continue;
+                        int xr = xb + ih * W;
+                        for (int kw = 0; kw < kW; kw++) {
+                            double wv = wd[m * K + kh * kW + kw];
+                            int o = off[kw];
+                            if (sW == 1) for (int ow = lo[kw]; ow <= hi[kw]; ow++) yd[yr + ow] += wv * xd[xr + ow + o];
+                            else for (int ow = lo[kw]; ow <= hi[kw]; ow++) yd[yr + ow] += wv * xd[xr + ow * sW + o];
+                        }
+                    }
+                }
+            });
+            return wrap(yd, os);
+        }
+        float[] xf = floatsOf(x), wf = floatsOf(w), bf = b == null ? null : floatsOf(b), yf = new float[N * M * plane];
+        IntStream.range(0, N * M).parallel().forEach(nm -> {
+            int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
+            if (bf != null) Arrays.fill(yf, yb, yb + plane, bf[m]);
+            for (int oh = 0; oh < OH; oh++) {
+                int yr = yb + oh * OW;
+                for (int kh = 0; kh < kH; kh++) {
+                    int ih = oh * sH - pT + kh * dH;
+                    if (ih < 0 || ih >= H) continue;
+                    int xr = xb + ih * W;
+                    for (int kw = 0; kw < kW; kw++) {
+                        float wv = wf[m * K + kh * kW + kw];
+                        int o = off[kw];
+                        if (sW == 1) for (int ow = lo[kw]; ow <= hi[kw]; ow++) yf[yr + ow] += wv * xf[xr + ow + o];
+                        else for (int ow = lo[kw]; ow <= hi[kw]; ow++) yf[yr + ow] += wv * xf[xr + ow * sW + o];
+                    }
+                }
+            }
+        });
+        return wrap(yf, os);
+    }
+
     /** One input channel per group (depthwise): direct loops, output channel m reads input channel m / (M / C). */
     private static INDArray depthwise(INDArray x, INDArray w2, int N, int C, int M, int IN, int OUT, int K, int[] map, long[] os) {
         int mult = M / C;

@@ -26,6 +26,9 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
 
+    /** Whether 1-D/2-D depthwise Conv uses the direct row loops (faster than libnd4j's depthwise_conv2d). */
+    static volatile boolean directDepthwise = true;
+
     /** Whether plain 1-D/2-D max/average pooling runs on libnd4j's pooling ops (property condense.cpu.pool=java: never). */
     static volatile boolean nd4jPool = !"java".equals(System.getProperty("condense.cpu.pool"));
 
@@ -93,7 +96,9 @@ final class NnKernels implements KernelRegistry.Group {
         ConvOps.Geo g = ConvOps.forward(c, xs, kernel, false);
         for (long v : xs) if (v == 0) throw c.error("empty input " + Arrays.toString(xs));
         INDArray y = null;
-        if (nd4jConv && g.nd <= 2 && !g.pointwise() && !dilated(g)) {
+        if (directDepthwise && group == xs[1] && group > 1 && g.nd <= 2) {
+            y = ConvOps.depthwise2d(x, w, b, g);
+        } else if (nd4jConv && g.nd <= 2 && !g.pointwise() && !dilated(g)) {
             try {
                 y = nd4jConv(x, w, b, g, (int) group);
             } catch (RuntimeException e) {

@@ -101,17 +101,16 @@ class NnKernelsBench {
             double flop = 2.0 * C * 9 * Ho * Ho;
             OpContext ctx = new OpContext(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs), 13,
                     new INDArray[] {Nd.toNd(x), Nd.toNd(w), Nd.toNd(b)}, new DType[] {DType.FLOAT32, DType.FLOAT32, DType.FLOAT32});
-            NnKernels.nd4jConv = true;
+            NnKernels.directDepthwise = false;
             double tNd = seconds(() -> NnKernels.conv(ctx), 40);
-            NnKernels.nd4jConv = false;
+            NnKernels.directDepthwise = true;
             double tIm = seconds(() -> NnKernels.conv(ctx), 40);
-            NnKernels.nd4jConv = true;
             Graph g = Graph.builder().opset("", 13).addInput(new ValueInfo("x", x.type()))
                     .initializer("w", w).initializer("b", b)
                     .addNode(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs))
                     .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
             double tOrt = ortRun(g, x);
-            System.out.printf("depthwise %dx%dx%d s%d: nd4j %.2f ms (%.1f GFLOP/s), im2col %.2f ms, ORT %.2f ms (%.1f GFLOP/s)%n",
+            System.out.printf("depthwise %dx%dx%d s%d: nd4j %.2f ms (%.1f GFLOP/s), direct %.2f ms, ORT %.2f ms (%.1f GFLOP/s)%n",
                     C, H, H, st, tNd * 1e3, flop / tNd / 1e9, tIm * 1e3, tOrt * 1e3, flop / tOrt / 1e9);
         }
         {

@@ -46,6 +46,7 @@ class NnKernelsTest {
     @AfterEach
     void restore() {
         NnKernels.nd4jConv = true;
+        NnKernels.directDepthwise = true;
         NnKernels.nd4jPool = true;
     }
 
@@ -252,11 +253,13 @@ class NnKernelsTest {
 
     /** Conv checked on both convolution paths (libnd4j conv2d and generic im2col). */
     void checkConv(Map<String, Attribute> attrs, Tensor... inputs) throws OrtException {
+        for (int path = 0; path < 3; path++) {
+            NnKernels.nd4jConv = path != 1;
+            NnKernels.directDepthwise = path != 2;
+            check("Conv", 13, attrs, 1, inputs);
+        }
         NnKernels.nd4jConv = true;
-        check("Conv", 13, attrs, 1, inputs);
-        NnKernels.nd4jConv = false;
-        check("Conv", 13, attrs, 1, inputs);
-        NnKernels.nd4jConv = true;
+        NnKernels.directDepthwise = true;
     }
 
     // ------------------------------------------------------------------ Conv
@@ -290,12 +293,15 @@ class NnKernelsTest {
         checkConv(attrs("group", 6, "pads", l(1, 1, 1, 1)), x, rand(6, 1, 3, 3), rand(6));
         checkConv(attrs("group", 6, "pads", l(0, 1, 2, 1), "strides", l(2, 1), "dilations", l(1, 2)), x, rand(12, 1, 3, 3), rand(12));
         checkConv(attrs("group", 6, "auto_pad", "SAME_UPPER", "strides", l(2, 2)), x, rand(6, 1, 5, 5), null);
+        checkConv(attrs("group", 6, "pads", l(3, 0, 1, 4), "strides", l(3, 2), "dilations", l(2, 3)), x, rand(6, 1, 2, 3), rand(6));
+        checkConv(attrs("group", 6, "pads", l(1, 1, 1, 1), "strides", l(1, 3)), rand(DType.FLOAT64, 1, 6, 5, 9), rand(DType.FLOAT64, 12, 1, 3, 3), rand(DType.FLOAT64, 12));
     }
 
     @Test
     void conv1dAnd3dAndPointwise() throws OrtException {
         checkConv(attrs("pads", l(1, 2), "strides", l(2)), rand(2, 3, 17), rand(4, 3, 5), rand(4));
         checkConv(attrs("group", 3, "dilations", l(3)), rand(1, 3, 20), rand(6, 1, 3), null);
+        checkConv(attrs("group", 3, "pads", l(2, 1), "strides", l(3)), rand(2, 3, 20), rand(3, 1, 4), rand(3));
         checkConv(attrs("pads", l(1, 0, 1, 1, 2, 0), "strides", l(1, 2, 1)), rand(1, 2, 5, 6, 7), rand(3, 2, 3, 3, 2), rand(3));
         checkConv(attrs("group", 2, "auto_pad", "SAME_LOWER", "strides", l(1, 2, 1)), rand(2, 4, 4, 5, 6), rand(4, 2, 2, 2, 3), null);
         checkConv(attrs(), rand(2, 8, 5, 6), rand(16, 8, 1, 1), rand(16)); // 1x1
