@@ -398,11 +398,33 @@ final class ConvOps {
         });
     }
 
-    /** y[n, c, ...] += b[c]. */
+    /** y[n, c, ...] += b[c], as a rank-1 GEMM update per batch item (several times faster than a broadcast add). */
     static void addChannelBias(INDArray y, INDArray b) {
         long[] ys = y.shape();
-        INDArray y3 = y.reshape('c', ys[0], ys[1], y.length() / (ys[0] * ys[1]));
-        org.nd4j.linalg.factory.Broadcast.add(y3, b.castTo(y.dataType()).reshape(ys[1]), y3, 1);
+        long N = ys[0], M = ys[1], S = y.length() / Math.max(1, N * M);
+        if (N * M * S == 0) return;
+        INDArray bc = dense(b.castTo(y.dataType()).reshape('c', M, 1));
+        INDArray ones = ones(y.dataType(), S);
+        INDArray y3 = y.reshape('c', N, M, S);
+        for (int n = 0; n < N; n++) {
+            INDArray yn = N == 1 ? y3.reshape('c', M, S) : y3.get(NDArrayIndex.point(n), NDArrayIndex.all(), NDArrayIndex.all());
+            INDArray r = Nd4j.gemm(bc, ones, yn, false, false, 1.0, 1.0);
+            if (r != yn) yn.assign(r);
+        }
+    }
+
+    private static final ThreadLocal<INDArray[]> ONES = ThreadLocal.withInitial(() -> new INDArray[2]);
+
+    /** A cached [1, n] row of ones (read-only). */
+    static INDArray ones(DataType t, long n) {
+        int slot = t == DataType.DOUBLE ? 1 : 0;
+        INDArray[] cache = ONES.get();
+        INDArray a = cache[slot];
+        if (a == null || a.length() != n) {
+            a = Nd4j.ones(t, 1, n);
+            if (n <= (1 << 22)) cache[slot] = a;
+        }
+        return a;
     }
 
     // ---------------------------------------------------------------- transposed convolution (GEMM + col2im)

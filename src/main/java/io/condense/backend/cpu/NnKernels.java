@@ -26,8 +26,14 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
 
-    /** Whether 1-D/2-D depthwise Conv uses the direct row loops (faster than libnd4j's depthwise_conv2d). */
-    static volatile boolean directDepthwise = true;
+    /**
+     * Whether 1-D/2-D depthwise Conv prefers the direct row loops over libnd4j's depthwise_conv2d (measured ~3x
+     * slower than libnd4j for 3x3, so off; the loops still serve the dilated and generic-path cases).
+     */
+    static volatile boolean directDepthwise = false;
+
+    /** Whether 1x1 stride-1 unpadded Conv runs as a plain GEMM rather than on libnd4j's conv2d. */
+    static volatile boolean gemmPointwise = true;
 
     /** Whether plain 1-D/2-D max/average pooling runs on libnd4j's pooling ops (property condense.cpu.pool=java: never). */
     static volatile boolean nd4jPool = !"java".equals(System.getProperty("condense.cpu.pool"));
@@ -96,15 +102,17 @@ final class NnKernels implements KernelRegistry.Group {
         ConvOps.Geo g = ConvOps.forward(c, xs, kernel, false);
         for (long v : xs) if (v == 0) throw c.error("empty input " + Arrays.toString(xs));
         INDArray y = null;
-        if (directDepthwise && group == xs[1] && group > 1 && g.nd <= 2) {
+        boolean depthwise = group == xs[1] && group > 1 && g.nd <= 2;
+        if (directDepthwise && depthwise) {
             y = ConvOps.depthwise2d(x, w, b, g);
-        } else if (nd4jConv && g.nd <= 2 && !g.pointwise() && !dilated(g)) {
+        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)) {
             try {
                 y = nd4jConv(x, w, b, g, (int) group);
             } catch (RuntimeException e) {
                 y = null; // a configuration libnd4j/oneDNN rejects: use the generic path
             }
         }
+        if (y == null && depthwise) y = ConvOps.depthwise2d(x, w, b, g);
         if (y == null) y = ConvOps.conv(x, w, b, g, (int) group);
         return OpContext.one(down(y, x0.dataType()));
     }

@@ -73,6 +73,12 @@ class NnKernelsBench {
             NnKernels.nd4jConv = false;
             double tIm = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = true;
+            if (k == 1) {
+                NnKernels.gemmPointwise = false;
+                double t1 = seconds(() -> NnKernels.conv(ctx), 40);
+                NnKernels.gemmPointwise = true;
+                System.out.printf("1x1 on libnd4j conv2d: %.2f ms%n", t1 * 1e3);
+            }
             Graph g = Graph.builder().opset("", 13)
                     .addInput(new ValueInfo("x", x.type()))
                     .initializer("w", w).initializer("b", b)
@@ -105,6 +111,7 @@ class NnKernelsBench {
             double tNd = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.directDepthwise = true;
             double tIm = seconds(() -> NnKernels.conv(ctx), 40);
+            NnKernels.directDepthwise = false;
             Graph g = Graph.builder().opset("", 13).addInput(new ValueInfo("x", x.type()))
                     .initializer("w", w).initializer("b", b)
                     .addNode(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs))

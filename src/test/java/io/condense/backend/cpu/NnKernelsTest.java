@@ -46,7 +46,8 @@ class NnKernelsTest {
     @AfterEach
     void restore() {
         NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = true;
+        NnKernels.directDepthwise = false;
+        NnKernels.gemmPointwise = true;
         NnKernels.nd4jPool = true;
     }
 
@@ -253,13 +254,13 @@ class NnKernelsTest {
 
     /** Conv checked on both convolution paths (libnd4j conv2d and generic im2col). */
     void checkConv(Map<String, Attribute> attrs, Tensor... inputs) throws OrtException {
-        for (int path = 0; path < 3; path++) {
+        for (int path = 0; path < 4; path++) {
             NnKernels.nd4jConv = path != 1;
-            NnKernels.directDepthwise = path != 2;
+            NnKernels.directDepthwise = path == 2;
+            NnKernels.gemmPointwise = path != 3;
             check("Conv", 13, attrs, 1, inputs);
         }
-        NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = true;
+        restore();
     }
 
     // ------------------------------------------------------------------ Conv
