@@ -32,6 +32,9 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static volatile boolean directDepthwise = false;
 
+    /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
+    static volatile boolean batchedMatmul = true;
+
     /** Whether 1x1 stride-1 unpadded Conv runs as a plain GEMM rather than on libnd4j's conv2d. */
     static volatile boolean gemmPointwise = true;
 
@@ -312,8 +315,18 @@ final class NnKernels implements KernelRegistry.Group {
         } else {
             INDArray a3 = expand(a, batch, M, K).reshape('c', B, M, K);
             INDArray b3 = expand(bm, batch, K, N).reshape('c', B, K, N);
-            y = Nd4j.createUninitialized(a.dataType(), new long[] {B, M, N}, 'c');
-            for (long i = 0; i < B; i++) ConvOps.gemmInto(a3.slice(i), b3.slice(i), y.slice(i));
+            y = null;
+            if (batchedMatmul) {
+                try {
+                    y = Nd4j.matmul(a3, b3); // libnd4j batched matmul
+                } catch (RuntimeException e) {
+                    y = null;
+                }
+            }
+            if (y == null) {
+                y = Nd4j.createUninitialized(a.dataType(), new long[] {B, M, N}, 'c');
+                for (long i = 0; i < B; i++) ConvOps.gemmInto(a3.slice(i), b3.slice(i), y.slice(i));
+            }
             y = y.reshape('c', concat(batch, M, N));
         }
         long[] ys = y.shape();
@@ -429,8 +442,17 @@ final class NnKernels implements KernelRegistry.Group {
         if (xs.length < 3) throw c.error("X must have rank >= 3, got " + Arrays.toString(xs));
         long[] os = xs.clone();
         for (int i = 2; i < os.length; i++) os[i] = 1;
-        INDArray x3 = Nd.contiguous(x).reshape('c', xs[0], xs[1], x.length() / Math.max(1, xs[0] * xs[1]));
-        INDArray y = (max ? x3.max(2) : x3.mean(2)).reshape('c', os);
+        long NC = xs[0] * xs[1], S = x.length() / Math.max(1, NC);
+        INDArray y;
+        if (max || NC * S == 0) {
+            y = Nd.contiguous(x).reshape('c', xs[0], xs[1], S).max(2).reshape('c', os);
+        } else {
+            // mean over S as a matrix-vector product with ones / S
+            y = Nd4j.createUninitialized(x.dataType(), new long[] {NC, 1}, 'c');
+            INDArray r = Nd4j.gemm(Nd.contiguous(x).reshape('c', NC, S), ConvOps.ones(x.dataType(), S), y, false, true, 1.0 / S, 0.0);
+            if (r != y) y.assign(r);
+            y = y.reshape('c', os);
+        }
         return OpContext.one(down(y, x0.dataType()));
     }
 
@@ -454,32 +476,44 @@ final class NnKernels implements KernelRegistry.Group {
         double eps = c.attrFloat("epsilon", 1e-5f);
         long[] xs = x.shape();
         if (xs.length < 2) throw c.error("X must have rank >= 2");
-        // a = scale / sqrt(var + eps), b = bias - mean * a, y = x * a + b per channel
-        INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
-        INDArray bb = bias.sub(mean.mul(a));
-        INDArray y = Nd4j.createUninitialized(t, xs, 'c');
         INDArray xc = Nd.contiguous(x);
-        if (a.rank() <= 1) {
-            if (a.length() != xs[1]) throw c.error("scale must have " + xs[1] + " values, got " + a.length());
-            INDArray av = a.reshape(a.length()), bv = bb.reshape(bb.length());
-            if (xs.length == 2) {
-                Broadcast.mul(xc, av, y, 1);
-                Broadcast.add(y, bv, y, 1);
-            } else {
-                long rest = x.length() / (xs[0] * xs[1]);
-                INDArray x3 = xc.reshape('c', xs[0], xs[1], rest), y3 = y.reshape('c', xs[0], xs[1], rest);
-                Broadcast.mul(x3, av, y3, 1);
-                Broadcast.add(y3, bv, y3, 1);
+        INDArray y;
+        if (scale.rank() <= 1) {
+            if (scale.length() != xs[1] || bias.length() != xs[1] || mean.length() != xs[1] || var.length() != xs[1]) {
+                throw c.error("scale, B, mean and var must have " + xs[1] + " values");
             }
+            long rest = x.length() / (xs[0] * xs[1]);
+            y = normalizeChannels(xc.reshape('c', xs[0], xs[1], rest), mean.reshape(xs[1]), var.reshape(xs[1]),
+                    scale.reshape(xs[1]), bias.reshape(xs[1]), eps).reshape('c', xs);
         } else {
             // spatial=0 (opset 7-8): per-activation parameters of shape [C, D1, ...]
+            INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
+            INDArray bb = bias.sub(mean.mul(a));
             long[] ps = new long[xs.length];
             ps[0] = 1;
             System.arraycopy(a.shape(), 0, ps, 1, a.rank());
             if (!broadcastable(ps, xs)) throw c.error("scale shape " + Arrays.toString(a.shape()) + " does not fit X " + Arrays.toString(xs));
-            y.assign(xc.mul(a.reshape('c', ps).broadcast(xs)).addi(bb.reshape('c', ps).broadcast(xs)));
+            y = xc.mul(a.reshape('c', ps).broadcast(xs)).addi(bb.reshape('c', ps).broadcast(xs));
         }
         return OpContext.one(down(y, x0.dataType()));
+    }
+
+    /**
+     * y[n, c, s] = (x[n, c, s] - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c] for a dense x [N, C, S], on
+     * libnd4j's batchnorm op (one pass; broadcast ops are several times slower).
+     */
+    static INDArray normalizeChannels(INDArray x3, INDArray mean, INDArray var, INDArray scale, INDArray bias, double eps) {
+        try {
+            return exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3, mean.dup(), var.dup(),
+                    scale.dup(), bias.dup(), eps, 1));
+        } catch (RuntimeException e) {
+            INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
+            INDArray b = bias.sub(mean.mul(a));
+            INDArray y = Nd4j.createUninitialized(x3.dataType(), x3.shape(), 'c');
+            Broadcast.mul(x3, a, y, 1);
+            Broadcast.add(y, b, y, 1);
+            return y;
+        }
     }
 
     static INDArray[] layerNorm(OpContext c) {
@@ -541,15 +575,14 @@ final class NnKernels implements KernelRegistry.Group {
         if (scale.length() != xs[1] || bias.length() != xs[1]) throw c.error("scale and B must have " + xs[1] + " values");
         double eps = c.attrFloat("epsilon", 1e-5f);
         long S = x.length() / (xs[0] * xs[1]);
-        INDArray x2 = Nd.contiguous(x).reshape('c', xs[0] * xs[1], S);
-        INDArray mean = x2.mean(true, 1);
-        INDArray xc = x2.subColumnVector(mean);
-        INDArray var = xc.mul(xc).mean(true, 1);
-        INDArray y = xc.muliColumnVector(Transforms.sqrt(var.addi(eps), false).rdivi(1.0));
-        INDArray y3 = y.reshape('c', xs[0], xs[1], S);
-        Broadcast.mul(y3, scale.reshape(xs[1]), y3, 1);
-        Broadcast.add(y3, bias.reshape(xs[1]), y3, 1);
-        return OpContext.one(down(y3.reshape('c', xs), x0.dataType()));
+        long NC = xs[0] * xs[1];
+        INDArray x2 = Nd.contiguous(x).reshape('c', NC, S);
+        INDArray mean = x2.mean(1);
+        INDArray var = x2.var(false, 1); // biased (population) variance
+        INDArray sc = xs[0] == 1 ? scale.reshape(NC) : scale.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
+        INDArray bi = xs[0] == 1 ? bias.reshape(NC) : bias.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
+        INDArray y = normalizeChannels(x2.reshape('c', 1, NC, S), mean.reshape(NC), var.reshape(NC), sc, bi, eps);
+        return OpContext.one(down(y.reshape('c', xs), x0.dataType()));
     }
 
     static INDArray[] lrn(OpContext c) {

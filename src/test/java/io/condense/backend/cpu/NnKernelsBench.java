@@ -132,6 +132,18 @@ class NnKernelsBench {
                     .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
             System.out.printf("maxpool 64x112x112 k3s2: cpu %.2f ms, ORT %.2f ms%n", t * 1e3, ortRun(g, x) * 1e3);
         }
+        op("BatchNormalization 64x112x112", 15, Map.of(), rand(rnd, 1, 64, 112, 112), rand(rnd, 64), rand(rnd, 64), rand(rnd, 64), positive(rnd, 64));
+        op("InstanceNormalization 64x56x56", 13, Map.of(), rand(rnd, 1, 64, 56, 56), rand(rnd, 64), rand(rnd, 64));
+        op("LayerNormalization 128x384", 17, Map.of(), rand(rnd, 1, 128, 384), rand(rnd, 384), rand(rnd, 384));
+        op("MatMul 128x384 x 384x1536", 13, Map.of(), rand(rnd, 1, 128, 384), rand(rnd, 384, 1536));
+        op("MatMul attention 12x128x64 x 12x64x128", 13, Map.of(), rand(rnd, 1, 12, 128, 64), rand(rnd, 1, 12, 64, 128));
+        op("Gemm 1x2048 x 1000x2048^T", 13, Map.of("transB", Attribute.of(1L)), rand(rnd, 1, 2048), rand(rnd, 1000, 2048), rand(rnd, 1000));
+        op("GlobalAveragePool 512x7x7", 13, Map.of(), rand(rnd, 1, 512, 7, 7));
+        op("GlobalAveragePool 1000x13x13", 13, Map.of(), rand(rnd, 1, 1000, 13, 13));
+        op("AveragePool 3x3 s1 p1 64x56x56", 13, Map.of("kernel_shape", Attribute.of(3L, 3), "pads", Attribute.of(1L, 1, 1, 1)), rand(rnd, 1, 64, 56, 56));
+        op("ConvTranspose 64x28x28->32 k4 s2 p1", 13, Map.of("strides", Attribute.of(2L, 2), "pads", Attribute.of(1L, 1, 1, 1)),
+                rand(rnd, 1, 64, 28, 28), rand(rnd, 64, 32, 4, 4), rand(rnd, 32));
+        op("LRN 64x56x56 size 5", 13, Map.of("size", Attribute.of(5L)), rand(rnd, 1, 64, 56, 56));
         INDArray a = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 512, 512);
         double tg = seconds(() -> a.mmul(a), 20);
         System.out.printf("sgemm 512: %.2f ms (%.0f GFLOP/s)%n", tg * 1e3, 2.0 * 512 * 512 * 512 / tg / 1e9);
@@ -140,6 +152,41 @@ class NnKernelsBench {
     static ai.onnxruntime.OrtSession.SessionOptions threads(ai.onnxruntime.OrtSession.SessionOptions so) throws OrtException {
         if (THREADS > 0) so.setIntraOpNumThreads(THREADS);
         return so;
+    }
+
+    static Tensor positive(Random rnd, long... shape) {
+        float[] v = new float[(int) Tensor.checkedSize(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = 0.5f + rnd.nextFloat();
+        return Tensor.of(v, shape);
+    }
+
+    /** Kernel time of a one-node model against ORT's run time (inputs all fed as graph inputs). */
+    static void op(String name, int opset, Map<String, Attribute> attrs, Tensor... inputs) throws OrtException {
+        String type = name.substring(0, name.indexOf(' '));
+        Graph g = NnKernelsTest.model(type, opset, attrs, 1, inputs);
+        Node n = g.nodes().get(0);
+        INDArray[] args = new INDArray[inputs.length];
+        for (int i = 0; i < args.length; i++) args[i] = Nd.toNd(inputs[i]);
+        OpContext ctx = new OpContext(n, opset, args, new DType[args.length]);
+        Kernel k = KernelRegistry.standard().get("", type);
+        double t = seconds(() -> k.run(ctx), 30);
+        ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        Map<String, ai.onnxruntime.OnnxTensor> feeds = new java.util.LinkedHashMap<>();
+        double tOrt;
+        try (ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions();
+             ai.onnxruntime.OrtSession s = env.createSession(io.condense.onnx.OnnxExporter.toBytes(g), threads(so))) {
+            for (int i = 0; i < inputs.length; i++) feeds.put("in" + i, NnKernelsTest.toOrt(env, inputs[i]));
+            tOrt = seconds(() -> {
+                try (ai.onnxruntime.OrtSession.Result r = s.run(feeds)) {
+                    r.get(0);
+                } catch (OrtException e) {
+                    throw new RuntimeException(e);
+                }
+            }, 30);
+        } finally {
+            for (ai.onnxruntime.OnnxTensor o : feeds.values()) o.close();
+        }
+        System.out.printf("%s: cpu %.3f ms, ORT %.3f ms (ratio %.1f)%n", name, t * 1e3, tOrt * 1e3, t / tOrt);
     }
 
     /** ORT session run time alone (session created once). */

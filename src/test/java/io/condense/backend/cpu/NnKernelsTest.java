@@ -20,6 +20,7 @@ import io.condense.ir.TensorType;
 import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.AfterEach;
+import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -340,6 +341,17 @@ class NnKernelsTest {
             assertTrue(fast != null, "libnd4j pooling not used");
             assertClose(ConvOps.pool(x, pg, max, false, false, 0).y(), fast);
         }
+        // batchnorm op (no silent fallback): compare with the formula
+        org.nd4j.linalg.api.ndarray.INDArray x3 = x.reshape('c', 2, 4, 72);
+        org.nd4j.linalg.api.ndarray.INDArray m = Nd.toNd(rand(4)), v = Nd.toNd(positive(4)), s = Nd.toNd(rand(4)), b = Nd.toNd(rand(4));
+        org.nd4j.linalg.api.ndarray.INDArray bn = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3, m, v, s, b, 1e-3, 1))[0];
+        float[] xf = ConvOps.floatsOf(x3), mf = ConvOps.floatsOf(m), vf = ConvOps.floatsOf(v), sf = ConvOps.floatsOf(s), bf = ConvOps.floatsOf(b);
+        float[] ef = new float[xf.length];
+        for (int i = 0; i < xf.length; i++) {
+            int ch = (i / 72) % 4;
+            ef[i] = (float) ((xf[i] - mf[ch]) / Math.sqrt(vf[ch] + 1e-3) * sf[ch] + bf[ch]);
+        }
+        assertClose(ConvOps.wrap(ef, 2, 4, 72), bn);
     }
 
     static void assertClose(org.nd4j.linalg.api.ndarray.INDArray e, org.nd4j.linalg.api.ndarray.INDArray a) {
@@ -391,6 +403,12 @@ class NnKernelsTest {
 
     @Test
     void matmul() throws OrtException {
+        matmulCases();
+        NnKernels.batchedMatmul = false;
+        matmulCases();
+    }
+
+    void matmulCases() throws OrtException {
         check("MatMul", 13, attrs(), 1, rand(3, 4), rand(4, 5));
         check("MatMul", 13, attrs(), 1, rand(4), rand(4, 5));
         check("MatMul", 13, attrs(), 1, rand(3, 4), rand(4));
