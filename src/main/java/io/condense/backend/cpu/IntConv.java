@@ -94,14 +94,13 @@ final class IntConv {
 
         int[] xzv = xz == null ? new int[] {0} : QuantKernels.ints(xz);
         if (xzv.length != 1) throw ctx.error("x_zero_point must be a scalar (per-tensor)");
-        int[] xv = QuantKernels.ints(x);
-        int zx = xzv[0];
-        long maxX = 0;
-        for (int i = 0; i < xv.length; i++) {
-            int v = xv[i] - zx;
-            xv[i] = v;
-            if (v < 0 ? -v > maxX : v > maxX) maxX = Math.abs(v);
+        int[] xv = QuantKernels.ints(x, xzv[0]);
+        int xmin = 0, xmax = 0;
+        for (int v : xv) {
+            xmin = Math.min(xmin, v);
+            xmax = Math.max(xmax, v);
         }
+        long maxX = Math.max(-(long) xmin, xmax);
         Prepared p = prepare(ctx, w, wz, m);
         int mg = m / group;
         int hw = h * wd, ohw = oh * ow;
@@ -135,7 +134,7 @@ final class IntConv {
                     else im2colDouble(xv, base, cg, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, f);
                     cols = Nd4j.create(f, new long[] {kg, ohw}, 'c');
                 }
-                int[] res = IntMatMul.toInts(mats[g].mmul(cols));
+                int[] res = IntMatMul.toInts(IntMatMul.product(mats[g], cols));
                 System.arraycopy(res, 0, out, (b * m + g * mg) * ohw, mg * ohw);
             }
         }

@@ -375,6 +375,7 @@ class QuantKernelsTest {
                     assertTrue(d <= 1, what + ": element " + i + " is " + a.getDouble(i) + ", ORT " + e.getDouble(i));
                     if (d > 0) off++;
                 }
+                System.out.println("within1 " + what + ": " + off + " of " + e.size() + " differ by 1");
                 assertTrue(off <= Math.max(1, e.size() / 20), what + ": " + off + " of " + e.size() + " elements differ by 1");
             }
         }
