@@ -134,8 +134,7 @@ final class IntConv {
                     else im2colDouble(xv, base, cg, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, f);
                     cols = Nd4j.create(f, new long[] {kg, ohw}, 'c');
                 }
-                int[] res = IntMatMul.toInts(IntMatMul.product(mats[g], cols));
-                System.arraycopy(res, 0, out, (b * m + g * mg) * ohw, mg * ohw);
+                IntMatMul.copyInts(IntMatMul.product(mats[g], cols), out, (b * m + g * mg) * ohw);
             }
         }
         return new Result(out, outShape);

@@ -266,18 +266,19 @@ final class QuantKernels implements KernelRegistry.Group {
         if (bias != null && bias.length != m) throw ctx.error("bias must have " + m + " values, got " + bias.length);
         DType out = qtype(ctx, 7);
         long lo = out.minValue(), hi = out.maxValue();
+        if (out != DType.UINT8 && out != DType.INT8) throw ctx.error("y must be uint8 or int8, got " + out);
         int[] acc = r.acc();
-        int[] q = new int[acc.length];
+        byte[] q = new byte[acc.length];
         int batch = (int) shape[0];
+        float fmin = lo - yz, fmax = hi - yz;
         for (int i = 0, b = 0; b < batch; b++) {
             for (int c = 0; c < m; c++) {
                 float mult = xs * ws[ws.length == 1 ? 0 : c] / ys;
                 int bv = bias == null ? 0 : bias[c];
-                requantRun(acc, i, spatial, bv, mult, yz, lo, hi, q);
-                i += spatial;
+                for (int e = i + spatial; i < e; i++) q[i] = (byte) sat((float) (acc[i] + bv) * mult, yz, fmin, fmax);
             }
         }
-        return OpContext.one(intsOut(q, shape, out));
+        return OpContext.one(Nd.toNd(Tensor.of(out, shape, q)));
     }
 
     // ---------------------------------------------------------------- com.microsoft element-wise ops
