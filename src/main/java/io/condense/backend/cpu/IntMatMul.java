@@ -95,16 +95,29 @@ final class IntMatMul {
         return toInts(product(matrix(a, 0, rows, k, useFloat), matrix(b, bOff, k, n, useFloat)));
     }
 
+    /** A new C-ordered [rows, cols] float matrix holding {@code f} (one bulk copy into native memory). */
+    static INDArray wrap(float[] f, int rows, int cols) {
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, new long[] {rows, cols}, 'c');
+        a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(f, 0, rows * cols);
+        return a;
+    }
+
+    static INDArray wrap(double[] d, int rows, int cols) {
+        INDArray a = Nd4j.createUninitialized(DataType.DOUBLE, new long[] {rows, cols}, 'c');
+        a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().put(d, 0, rows * cols);
+        return a;
+    }
+
     /** v[off .. off + rows*cols] as a C-ordered float (or double) matrix. */
     static INDArray matrix(int[] v, int off, int rows, int cols, boolean useFloat) {
         if (useFloat) {
             float[] f = new float[rows * cols];
             for (int i = 0; i < f.length; i++) f[i] = v[off + i];
-            return Nd4j.create(f, new long[] {rows, cols}, 'c');
+            return wrap(f, rows, cols);
         }
         double[] d = new double[rows * cols];
         for (int i = 0; i < d.length; i++) d[i] = v[off + i];
-        return Nd4j.create(d, new long[] {rows, cols}, 'c');
+        return wrap(d, rows, cols);
     }
 
     /** B with its zero point subtracted, the largest column sum of magnitudes, and (for 2-D B) its GEMM matrices. */
@@ -165,6 +178,32 @@ final class IntMatMul {
         } else {
             java.nio.DoubleBuffer d = bb.asDoubleBuffer();
             for (int i = 0; i < n; i++) out[off + i] = (int) d.get(i);
+        }
+    }
+
+    /**
+     * Scatters a fresh C-ordered [rows, batch * len] GEMM result into out: row r, image b goes to
+     * {@code out[off + b * batchStride + r * len ..]}.
+     */
+    static void copyInts(INDArray r, int rows, int batch, int len, int[] out, int off, int batchStride) {
+        java.nio.ByteBuffer bb = r.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        int ld = batch * len;
+        if (r.dataType() == DataType.FLOAT) {
+            java.nio.FloatBuffer f = bb.asFloatBuffer();
+            for (int row = 0; row < rows; row++) {
+                for (int b = 0; b < batch; b++) {
+                    int src = row * ld + b * len, dst = off + b * batchStride + row * len;
+                    for (int i = 0; i < len; i++) out[dst + i] = (int) f.get(src + i);
+                }
+            }
+        } else {
+            java.nio.DoubleBuffer d = bb.asDoubleBuffer();
+            for (int row = 0; row < rows; row++) {
+                for (int b = 0; b < batch; b++) {
+                    int src = row * ld + b * len, dst = off + b * batchStride + row * len;
+                    for (int i = 0; i < len; i++) out[dst + i] = (int) d.get(src + i);
+                }
+            }
         }
     }
 
