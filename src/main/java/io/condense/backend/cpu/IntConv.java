@@ -115,13 +115,12 @@ final class IntConv {
         int hw = h * wd, ohw = oh * ow;
         int[] out = new int[n * m * ohw];
         if (cg == 1) {
-            for (int b = 0; b < n; b++) {
-                for (int oc = 0; oc < m; oc++) {
-                    int g = oc / mg;
-                    depthwise(xv, (b * c + g) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
-                            sh, sw, dh, dw, pt, pl);
-                }
-            }
+            final int padT = pt, padL = pl;
+            forEach(n * m, (long) n * m * ohw * kh * kw >= PARALLEL_MIN, t -> {
+                int b = t / m, oc = t % m;
+                depthwise(xv, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
+                        sh, sw, dh, dw, padT, padL);
+            });
             return new Result(out, outShape);
         }
         int kg = cg * kh * kw;
@@ -211,9 +210,27 @@ final class IntConv {
         return mats;
     }
 
-    /** One output channel reading one input channel: out[oh, ow] = sum over taps of w[tap] * x[ih, iw]. */
+    /**
+     * One output channel reading one input channel: out[oh, ow] = sum over taps of w[tap] * x[ih, iw]. With a
+     * horizontal stride the channel is first split into its {@code sw} column phases, so that every tap reads a
+     * contiguous run (the inner loops then vectorize).
+     */
     private static void depthwise(int[] x, int xOff, int h, int wd, int[] w, int wOff, int kh, int kw, int[] out, int oOff,
                                   int oh, int ow, int sh, int sw, int dh, int dw, int pt, int pl) {
+        int[] src = x;
+        int srcOff = xOff, rowLen = wd, wp = wd;
+        if (sw > 1) {
+            wp = (wd + sw - 1) / sw; // columns per phase
+            rowLen = wp * sw;
+            src = new int[h * rowLen];
+            srcOff = 0;
+            for (int ih = 0; ih < h; ih++) {
+                for (int ph = 0; ph < sw; ph++) {
+                    int dst = ih * rowLen + ph * wp, from = xOff + ih * wd + ph;
+                    for (int j = 0; ph + j * sw < wd; j++) src[dst + j] = x[from + j * sw];
+                }
+            }
+        }
         for (int ki = 0; ki < kh; ki++) {
             for (int kj = 0; kj < kw; kj++) {
                 int wv = w[wOff + ki * kw + kj];
@@ -221,19 +238,17 @@ final class IntConv {
                 int colOff = kj * dw - pl;
                 // ow range with 0 <= ow*sw + colOff < wd
                 int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
-                int o1 = Math.min(ow, (wd - 1 - colOff) / sw + 1);
-                if (wd - 1 - colOff < 0) o1 = 0;
+                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
                 if (o0 >= o1) continue;
+                // input column o*sw + colOff lives in phase ph at index o + shift
+                int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
+                int base = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
                 for (int y = 0; y < oh; y++) {
                     int ih = y * sh + ki * dh - pt;
                     if (ih < 0 || ih >= h) continue;
-                    int xr = xOff + ih * wd + colOff;
+                    int xr = base + ih * rowLen;
                     int orow = oOff + y * ow;
-                    if (sw == 1) {
-                        for (int o = o0; o < o1; o++) out[orow + o] += wv * x[xr + o];
-                    } else {
-                        for (int o = o0; o < o1; o++) out[orow + o] += wv * x[xr + o * sw];
-                    }
+                    for (int o = o0; o < o1; o++) out[orow + o] += wv * src[xr + o];
                 }
             }
         }
