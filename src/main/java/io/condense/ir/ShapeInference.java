@@ -95,7 +95,7 @@ public final class ShapeInference {
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new ModelException("shape inference failed at node " + n.label() + ": " + e);
+                throw new ModelException("shape inference failed at node " + n.label() + ": " + e, e);
             }
             for (int i = 0; i < n.outputs().size(); i++) {
                 String o = n.output(i);
