@@ -279,6 +279,33 @@ class CliTest {
         runFails(2, "--output-format must be pb or npy", "run", m.toString(), "--output-format", "csv");
     }
 
+    /** A backend that is available but refuses every graph, as a GPU backend does for ops it lacks. */
+    record RefusingBackend(String name, int rank, boolean isAvailable) implements io.condense.backend.Backend {
+        @Override
+        public String unavailableReason() { return isAvailable ? "" : "no device"; }
+
+        @Override
+        public io.condense.backend.Session open(Graph graph) {
+            throw new io.condense.ir.ModelException("unsupported op Relu at node 'first'");
+        }
+    }
+
+    @Test
+    void autoFallsBackToTheNextBackend() {
+        Graph g = customModel(false);
+        StringWriter notes = new StringWriter();
+        io.condense.backend.Session[] s = new io.condense.backend.Session[1];
+        String used = RunCommand.openFirst(List.of(new RefusingBackend("gpu", 10, true), new RefusingBackend("tpu", 5, false),
+                io.condense.backend.Backends.cpu()), g, new PrintWriter(notes, true), s);
+        s[0].close();
+        assertEquals("cpu", used);
+        assertEquals("note: the gpu backend cannot run this model (unsupported op Relu at node 'first'); trying cpu",
+                notes.toString().strip());
+        io.condense.ir.ModelException e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class,
+                () -> RunCommand.openFirst(List.of(new RefusingBackend("gpu", 10, true)), g, new PrintWriter(notes), s));
+        assertTrue(e.getMessage().startsWith("unsupported op Relu"), e.getMessage());
+    }
+
     @Test
     void verbosePrintsTheStackTrace() throws IOException {
         Path empty = Files.write(tmp.resolve("empty.onnx"), new byte[0]);
