@@ -58,7 +58,8 @@ final class RunCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
-            description = "Run N times and report the latency of each (default: ${DEFAULT-VALUE}).")
+            description = "Run N times; report the first run's latency and the median, min and max of the others "
+                    + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--values", paramLabel = "K", defaultValue = "6",
