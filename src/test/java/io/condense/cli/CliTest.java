@@ -187,6 +187,22 @@ class CliTest {
     }
 
     @Test
+    void runPretrainedMnistMatchesPublishedOutput() {
+        Path m = TestData.require("onnx/models/mnist-8");
+        Path outDir = tmp.resolve("mnist");
+        for (int k = 0; k < 3; k++) {
+            Path set = m.resolve("test_data_set_" + k);
+            Result r = cli("run", m.resolve("model.onnx").toString(), "-i", set.resolve("input_0.pb").toString(),
+                    "-o", outDir.toString()).ok();
+            assertTrue(r.out.contains("output Plus214_Output_0: float32[1,10]"), r.out);
+            Tensor expected = TensorCodec.readPb(set.resolve("output_0.pb"));
+            // published by the ONNX model zoo (CNTK); logits are in the thousands
+            TensorAssert.assertClose(expected, TensorCodec.readPb(outDir.resolve("Plus214_Output_0.pb")), 1e-5, 1e-3,
+                    "mnist-8 test_data_set_" + k);
+        }
+    }
+
+    @Test
     void runBuiltModelWithSymbolicBatch() {
         Path f = save(customModel(false), "custom.onnx");
         Tensor feats = Tensor.of(new float[] {-1, 2, -3, 4, 5, -6, 7, -8}, 2, 4);
