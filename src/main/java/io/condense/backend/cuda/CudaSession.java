@@ -372,6 +372,8 @@ final class CudaSession implements Session {
             checkDnn("cudnnSetConvolution2dDescriptor", cudnn.cudnnSetConvolution2dDescriptor(cd, (int) pads[0], (int) pads[1],
                     (int) strides[0], (int) strides[1], (int) dil[0], (int) dil[1], cudnn.CUDNN_CROSS_CORRELATION, cudnn.CUDNN_DATA_FLOAT));
             checkDnn("cudnnSetConvolutionGroupCount", cudnn.cudnnSetConvolutionGroupCount(cd, group));
+            // plain FP32 FMA: cuDNN would otherwise use TF32 tensor cores on sm_80+ (10-bit mantissa products)
+            checkDnn("cudnnSetConvolutionMathType", cudnn.cudnnSetConvolutionMathType(cd, cudnn.CUDNN_FMA_MATH));
             int[] returned = new int[1];
             int algo;
             try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(1)) {
