@@ -216,6 +216,11 @@ public final class GpuBench {
                     double t = time(() -> launch("int8_gemm", "int8_gemm_dp4a", tiles, ka));
                     row("INT8 dp4a GEMM " + sz, t, tops(ops, t));
                 }
+                try (KernelArgs ka = new KernelArgs().ptr(a8).ptr(b8).ptr(y).ptr(s).ptr(0L).i32(m).i32(n).i32(k)) {
+                    LaunchConfig t128 = LaunchConfig.tiles2d(m, n, 64, 64, 128, 0);
+                    double t = time(() -> launch("int8_gemm", "int8_gemm_mma", t128, ka));
+                    row("INT8 mma.sync GEMM " + sz, t, tops(ops, t));
+                }
                 try (KernelArgs ka = new KernelArgs().ptr(a8).ptr(bv).ptr(bm).ptr(y).ptr(s).ptr(0L).i32(m).i32(n).i32(k)) {
                     double t = time(() -> launch("int8_gemm", "int8_gemm_sparse24_dp4a", tiles, ka));
                     row("INT8 2:4 dp4a GEMM " + sz + " (dense-equiv)", t, tops(ops, t));

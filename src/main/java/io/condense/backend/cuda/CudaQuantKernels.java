@@ -117,6 +117,14 @@ public final class CudaQuantKernels {
                 new KernelArgs().ptr(a).ptr(b).ptr(y).ptr(scale).ptr(bias).i32(m).i32(n).i32(k));
     }
 
+    /** Same as {@link #int8Gemm} on the tensor cores (mma.sync m16n8k32 s8, sm_80+); must match it exactly. */
+    public void int8GemmMma(DeviceBuffer a, DeviceBuffer b, DeviceBuffer y, DeviceBuffer scale, DeviceBuffer bias, int m, int n, int k) {
+        if (k % 4 != 0) throw new IllegalArgumentException("int8GemmMma needs K % 4 == 0 (pad with zeros), got " + k);
+        if (device.computeCapability() < 80) throw new CudaException("int8GemmMma needs sm_80 or newer, device is " + device.arch());
+        launch("int8_gemm", "int8_gemm_mma", LaunchConfig.tiles2d(m, n, 64, 64, 128, 0), stream,
+                new KernelArgs().ptr(a).ptr(b).ptr(y).ptr(scale).ptr(bias).i32(m).i32(n).i32(k));
+    }
+
     /** Sparse variant: B as 2:4 values [N, K/2] + metadata [N, K/16]; K % 32 == 0. */
     public void int8GemmSparse24(DeviceBuffer a, DeviceBuffer bValues, DeviceBuffer bMeta, DeviceBuffer y, DeviceBuffer scale,
                                  DeviceBuffer bias, int m, int n, int k) {

@@ -227,7 +227,7 @@ class CudaParityTest {
     void int8GemmDenseAndSparse() {
         CudaDevice d = Gpu.requireKernels();
         CudaQuantKernels k = new CudaQuantKernels(d, null);
-        for (int[] mnk : new int[][] {{37, 70, 132}, {128, 256, 512}, {1, 5, 4}}) {
+        for (int[] mnk : new int[][] {{37, 70, 132}, {128, 256, 512}, {1, 5, 4}, {100, 130, 1028}}) {
             int m = mnk[0], n = mnk[1], kk = mnk[2];
             byte[] a = new byte[m * kk], b = new byte[n * kk];
             rnd.nextBytes(a);
@@ -242,7 +242,13 @@ class CudaParityTest {
                 k.int8Gemm(da, db, y, ds, null, m, n, kk);
                 assertArrayEquals(bits(Int8GemmRef.gemm(a, b, m, n, kk, s, null)), bits(Gpu.floats(y, m * n)), "dense " + m + "x" + n + "x" + kk);
                 k.int8Gemm(da, db, y, ds, dbias, m, n, kk);
-                assertArrayEquals(bits(Int8GemmRef.gemm(a, b, m, n, kk, s, bias)), bits(Gpu.floats(y, m * n)), "dense+bias");
+                float[] withBias = Int8GemmRef.gemm(a, b, m, n, kk, s, bias);
+                assertArrayEquals(bits(withBias), bits(Gpu.floats(y, m * n)), "dense+bias");
+                if (d.computeCapability() >= 80) {
+                    CudaMemory.fill(y, 0xFF, 4L * m * n);
+                    k.int8GemmMma(da, db, y, ds, dbias, m, n, kk);
+                    assertArrayEquals(bits(withBias), bits(Gpu.floats(y, m * n)), "tensor-core mma " + m + "x" + n + "x" + kk);
+                }
             }
         }
         int m = 45, n = 67, kk = 96;
