@@ -9,13 +9,34 @@ import io.condense.backend.cuda.ref.QRange;
  * (null = legacy default stream); buffers must stay alive until the stream has run them.
  */
 public final class CudaQuantKernels {
+    /** Where launches and memsets go: the GPU, or a recorder in tests (checks argument lists without a GPU). */
+    interface Launcher {
+        void launch(String module, String kernel, LaunchConfig cfg, CudaStream stream, KernelArgs args);
+
+        void memset(DeviceBuffer dst, int value, long bytes, CudaStream stream);
+    }
+
+    static final Launcher GPU = new Launcher() {
+        @Override
+        public void launch(String module, String kernel, LaunchConfig cfg, CudaStream stream, KernelArgs args) {
+            CudaKernels.module(module).launch(kernel, cfg, stream, args);
+        }
+
+        @Override
+        public void memset(DeviceBuffer dst, int value, long bytes, CudaStream stream) { CudaMemory.fill(dst, value, bytes, stream); }
+    };
+
     private final CudaDevice device;
     private final CudaStream stream;
+    private final Launcher launcher;
     private static final int BLOCK = 256;
 
-    public CudaQuantKernels(CudaDevice device, CudaStream stream) {
+    public CudaQuantKernels(CudaDevice device, CudaStream stream) { this(device, stream, GPU); }
+
+    CudaQuantKernels(CudaDevice device, CudaStream stream, Launcher launcher) {
         this.device = device;
         this.stream = stream;
+        this.launcher = launcher;
     }
 
     private LaunchConfig flat(long n) { return LaunchConfig.elementwise(n, BLOCK, 1, device.multiprocessors(), 8); }
@@ -26,9 +47,9 @@ public final class CudaQuantKernels {
         return LaunchConfig.perChannel(l.channels(), per, BLOCK, maxX);
     }
 
-    private static void launch(String module, String kernel, LaunchConfig cfg, CudaStream s, KernelArgs a) {
+    private void launch(String module, String kernel, LaunchConfig cfg, CudaStream s, KernelArgs a) {
         try (a) {
-            CudaKernels.module(module).launch(kernel, cfg, s, a);
+            launcher.launch(module, kernel, cfg, s, a);
         }
     }
 
@@ -47,14 +68,14 @@ public final class CudaQuantKernels {
     /** dscale (channels floats) is zeroed here, then accumulated. */
     public void fakeQuantBackwardLsq(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer dscale, DeviceBuffer scale,
                                      DeviceBuffer zp, ChannelLayout l, QRange r, float gradScale) {
-        CudaMemory.fill(dscale, 0, 4L * l.channels(), stream);
+        launcher.memset(dscale, 0, 4L * l.channels(), stream);
         launch("fakequant", "fq_backward_lsq", channels(l), stream, new KernelArgs().ptr(x).ptr(dy).ptr(dx).ptr(dscale).ptr(scale)
                 .ptr(zp).i64(l.outer()).i32(l.channels()).i64(l.inner()).i32(r.qmin()).i32(r.qmax()).f32(gradScale));
     }
 
     /** out: one uint (float bits) per channel, zeroed here. Read back with Float.intBitsToFloat. */
     public void absMax(DeviceBuffer x, DeviceBuffer out, ChannelLayout l) {
-        CudaMemory.fill(out, 0, 4L * l.channels(), stream);
+        launcher.memset(out, 0, 4L * l.channels(), stream);
         if (l.channels() == 1) {
             launch("calib", "absmax_per_tensor", flat(l.size()), stream, new KernelArgs().ptr(x).i64(l.size()).ptr(out));
         } else {
