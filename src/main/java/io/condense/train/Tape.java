@@ -37,6 +37,7 @@ public final class Tape {
     private final Map<String, INDArray> constants = new LinkedHashMap<>();
     private final Set<String> gradInputs = new HashSet<>();
     private SplittableRandom rng;
+    private Map<String, long[]> profile;
 
     private Map<String, INDArray> values;
     private Set<String> needsGrad;
@@ -91,6 +92,20 @@ public final class Tape {
 
     public void reseed(long seed) { rng = new SplittableRandom(seed); }
 
+    /** Starts collecting time per op type: [forward nanos, backward nanos, calls]. */
+    public Map<String, long[]> profile() {
+        if (profile == null) profile = new java.util.TreeMap<>();
+        return profile;
+    }
+
+    private void record(String op, int slot, long nanos) {
+        if (profile != null) {
+            long[] p = profile.computeIfAbsent(op, k -> new long[3]);
+            p[slot] += nanos;
+            if (slot == 0) p[2]++;
+        }
+    }
+
     SplittableRandom rng() { return rng; }
 
     /** Runs the graph; {@code training} selects batch statistics for BatchNormalization and active Dropout. */
@@ -124,8 +139,10 @@ public final class Tape {
                 if (in[i] == null) throw new ModelException(n.label() + ": input '" + n.input(i) + "' has no value");
             }
             TrainOps.Result r;
+            long t0 = System.nanoTime();
             try {
                 r = TrainOps.run(new TrainOps.Call(n, in, training, graph.opset(), this));
+                record(n.opType(), 0, System.nanoTime() - t0);
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -179,8 +196,10 @@ public final class Tape {
                 if (dOut[o] == null && !n.output(o).isEmpty() && o == 0) dOut[o] = Nd4j.zerosLike(values.get(n.output(o)));
             }
             INDArray[] dIn;
+            long t0 = System.nanoTime();
             try {
                 dIn = st.bw().apply(dOut, st.need());
+                record(n.opType(), 1, System.nanoTime() - t0);
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {
