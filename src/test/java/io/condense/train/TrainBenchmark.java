@@ -24,6 +24,8 @@ public final class TrainBenchmark {
         double lr = args.length > 4 ? Double.parseDouble(args[4]) : 0.01;
         String opt = args.length > 5 ? args[5] : "sgd";
         long maxSteps = args.length > 6 ? Long.parseLong(args[6]) : 0;
+        int threads = Threads.configure(Integer.getInteger("threads", 0));
+        System.out.println("ND4J threads: " + threads);
         Dataset train = Mnist.load(data, true);
         Dataset test = Mnist.load(data, false);
         Graph g = Models.byName(model, 1);
@@ -40,8 +42,10 @@ public final class TrainBenchmark {
         }
         Trainer.EpochStats last = stats.get(stats.size() - 1);
         double mean = stats.stream().mapToDouble(Trainer.EpochStats::seconds).average().orElse(0);
-        System.out.printf(Locale.ROOT, "RESULT model=%s epochs=%d batch=%d lr=%g opt=%s test_error=%.2f%% mean_epoch_s=%.1f%n",
-                model, epochs, batch, lr, opt, 100 * (1 - last.testAccuracy()), mean);
+        double cpu = stats.stream().mapToDouble(Trainer.EpochStats::cpuSeconds).average().orElse(0);
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        System.out.printf(Locale.ROOT, "RESULT model=%s epochs=%d batch=%d lr=%g opt=%s threads=%d test_error=%.2f%% mean_epoch_s=%.1f mean_epoch_cpu_s=%.1f load=%.1f%n",
+                model, epochs, batch, lr, opt, threads, 100 * (1 - last.testAccuracy()), mean, cpu, load);
         if (args.length > 7) OnnxExporter.save(tape.toGraph(), Path.of(args[7]));
     }
 }
