@@ -303,6 +303,31 @@ class ElementwiseKernelsTest {
         op("Cast").opset(13).attr("to", (long) DType.FLOAT32.onnxCode()).in(as(OrtRef.randn(rnd, 50), DType.BFLOAT16)).out(DType.FLOAT32).check();
     }
 
+    /** Types ORT's Java API cannot carry: compare with C's conversions (truncate, then wrap to the width). */
+    @Test
+    void castToOtherIntegerWidths() {
+        long[] l = {-1, 70000, 5, -40000, 1L << 33};
+        float[] f = {-1.9f, 70000.5f, 5.2f, -40000.7f, 3.5f};
+        for (DType to : List.of(DType.INT16, DType.UINT16, DType.UINT32, DType.INT8, DType.UINT8)) {
+            for (Tensor src : List.of(Tensor.of(l, l.length), Tensor.of(f, f.length))) {
+                var c = op("Cast").opset(13).attr("to", (long) to.onnxCode()).in(src).out(to);
+                Tensor got = OrtRef.cpu(c.graph(), c.feeds).get("out0");
+                assertEquals(to, got.dtype());
+                for (int i = 0; i < src.size(); i++) {
+                    long v = src.dtype() == DType.INT64 ? src.getLong(i) : (long) src.getDouble(i);
+                    long want = switch (to) {
+                        case INT16 -> (short) v;
+                        case UINT16 -> v & 0xFFFF;
+                        case UINT32 -> v & 0xFFFFFFFFL;
+                        case INT8 -> (byte) v;
+                        default -> v & 0xFF;
+                    };
+                    assertEquals(want, got.getLong(i), to + " from " + src.dtype() + " element " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void castToFloat16RoundsToNearestEven() {
         float[] v = new float[200];
