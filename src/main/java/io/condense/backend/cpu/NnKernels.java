@@ -566,7 +566,7 @@ final class NnKernels implements KernelRegistry.Group {
         INDArray y;
         if (dbl) {
             double[] xd = ConvOps.doublesOf(x);
-            java.util.stream.IntStream.range(0, rows).parallel().forEach(r -> {
+            ConvOps.par(rows, 3L * L, r -> {
                 int b = r * L;
                 double sum = 0;
                 for (int j = 0; j < L; j++) sum += xd[b + j];
@@ -587,7 +587,7 @@ final class NnKernels implements KernelRegistry.Group {
         } else {
             float[] xf = ConvOps.floatsOf(x);
             float[] csf = cs == null ? null : toFloats(cs), cbf = cb == null ? null : toFloats(cb);
-            java.util.stream.IntStream.range(0, rows).parallel().forEach(r -> {
+            ConvOps.par(rows, 3L * L, r -> {
                 int b = r * L;
                 double sum = 0;
                 for (int j = 0; j < L; j++) sum += xf[b + j];
@@ -663,7 +663,7 @@ final class NnKernels implements KernelRegistry.Group {
         double[] y = new double[xd.length];
         int lo = (int) ((size - 1) / 2), hi = (int) (size - 1 - (size - 1) / 2);
         double scale = alpha / size;
-        java.util.stream.IntStream.range(0, N).parallel().forEach(n -> {
+        ConvOps.par(N, 3L * C * S, n -> {
             double[] sq = new double[C + 1];
             int base = n * C * S;
             for (int s = 0; s < S; s++) {
