@@ -31,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Whole pretrained models on the CPU executor against ONNX Runtime Java on the same input (and against the
- * published test output where one is staged). Float models must agree to 1e-4 max-abs; float16 models to
- * 1e-3 (about two half-precision steps at the output's scale). Each comparison prints its max-abs difference.
+ * published test output where one is staged). Float models must agree to 1e-4 max-abs, scaled by the output's
+ * magnitude when it exceeds 1 (mnist-8's logits reach the thousands, where one float32 step is 2.4e-4 or more);
+ * float16 models to 1e-3 (about two half-precision steps). Each comparison prints its max-abs difference.
  */
 class ModelParityTest {
     static final double FLOAT_TOL = 1e-4;
@@ -97,6 +98,12 @@ class ModelParityTest {
             Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return p;
+    }
+
+    static double maxAbs(Tensor t) {
+        double m = 0;
+        for (int i = 0; i < t.size(); i++) m = Math.max(m, Math.abs(t.getDouble(i)));
+        return m;
     }
 
     static Case withTestSets(String name, Path model) throws IOException {
@@ -168,11 +175,12 @@ class ModelParityTest {
                 for (Map.Entry<String, Tensor> e : ref.entrySet()) {
                     Tensor want = e.getValue();
                     Tensor got = ours.get(e.getKey());
-                    double tol = want.dtype() == DType.FLOAT16 ? HALF_TOL : FLOAT_TOL;
+                    double scale = Math.max(1, maxAbs(want));
+                    double tol = (want.dtype() == DType.FLOAT16 ? HALF_TOL : FLOAT_TOL) * scale;
                     assertArrayEquals(want.shape(), got.shape(), c.name() + " " + e.getKey() + ": shape");
                     assertEquals(want.dtype(), got.dtype(), c.name() + " " + e.getKey() + ": dtype");
                     double d = TensorAssert.maxAbsDiff(want, got);
-                    System.out.printf("parity %-24s %-28s vs ORT max-abs %.3g%n", c.name(), e.getKey(), d);
+                    System.out.printf("parity %-24s %-28s vs ORT max-abs %.3g (output max |x| %.3g)%n", c.name(), e.getKey(), d, maxAbs(want));
                     assertTrue(d <= tol, c.name() + " output " + e.getKey() + ": max-abs diff vs ORT " + d + " > " + tol);
                     if (k < c.published().size() && i < c.published().get(k).size()) {
                         Tensor pub = c.published().get(k).get(i);
@@ -180,7 +188,7 @@ class ModelParityTest {
                         double dp = TensorAssert.maxAbsDiff(pub, got);
                         System.out.printf("parity %-24s %-28s vs published max-abs %.3g (ORT vs published %.3g)%n",
                                 c.name(), e.getKey(), dp, dr);
-                        if (dr <= 1e-3) assertTrue(dp <= dr + FLOAT_TOL, c.name() + ": published output differs by " + dp);
+                        if (dr <= 1e-3 * scale) assertTrue(dp <= dr + tol, c.name() + ": published output differs by " + dp);
                     }
                     i++;
                 }

@@ -1,6 +1,5 @@
 package io.condense.cli;
 
-import io.condense.backend.Backend;
 import io.condense.backend.Session;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
@@ -90,7 +89,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         if (repeat < 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--repeat must not be negative");
         PrintWriter out = spec.commandLine().getOut();
-        Backend be = RunCommand.backend(backend, spec);
+        RunCommand.checkBackend(backend, spec);
         List<String> texts = sentences == null || sentences.isEmpty() ? DEFAULT_SENTENCES : sentences;
 
         long t0 = System.nanoTime();
@@ -119,9 +118,11 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, Tensor> result = null;
         double[] ms = new double[repeat + 1];
         long s0 = System.nanoTime();
-        try (Session s = be.open(m.graph())) {
+        Session[] opened = new Session[1];
+        String used = RunCommand.open(backend, m.graph(), out, opened);
+        try (Session s = opened[0]) {
             double openMs = (System.nanoTime() - s0) / 1e6;
-            out.printf("session: %s backend, prepared in %s%n", be.name(), Fmt.millis(openMs));
+            out.printf("session: %s backend, prepared in %s%n", used, Fmt.millis(openMs));
             for (int r = 0; r <= repeat; r++) {
                 long r0 = System.nanoTime();
                 result = s.run(feeds);
@@ -147,7 +148,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int j = 0; j < emb.length; j++) row.append(String.format(Locale.ROOT, "%8.4f", cosine(emb[i], emb[j])));
             out.println(row);
         }
-        out.println(RunCommand.latency(ms, be.name()).replace("latency:", "latency (batch of " + batch.size() + " x "
+        out.println(RunCommand.latency(ms, used).replace("latency:", "latency (batch of " + batch.size() + " x "
                 + batch.length() + " tokens):"));
         out.flush();
         return Main.EXIT_OK;

@@ -22,7 +22,12 @@ import java.util.Properties;
 @Command(name = "condense", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Model compression engine: inspect and run ONNX models on the CPU executor.",
         subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
-        synopsisSubcommandLabel = "COMMAND")
+        synopsisSubcommandLabel = "COMMAND",
+        footer = {"", "Examples:",
+                "  condense demo                               sentence embeddings with MiniLM-L6",
+                "  condense info model.onnx                    inputs, outputs, ops, parameters",
+                "  condense run model.onnx -i x=x.npy -o out/  run; writes out/<output>.pb",
+                "", "Exit codes: 0 success, 1 model or data error, 2 usage error."})
 public final class Main implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_FAILURE = 1;

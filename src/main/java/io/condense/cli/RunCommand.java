@@ -58,7 +58,8 @@ final class RunCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
-            description = "Run N times and report the latency of each (default: ${DEFAULT-VALUE}).")
+            description = "Run N times; report the first run's latency and the median, min and max of the others "
+                    + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--values", paramLabel = "K", defaultValue = "6",
@@ -75,7 +76,7 @@ final class RunCommand implements Callable<Integer> {
         if (!outputFormat.equals("pb") && !outputFormat.equals("npy")) {
             throw usage("--output-format must be pb or npy, got '" + outputFormat + "'");
         }
-        Backend be = backend(backend);
+        checkBackend(backend, spec);
         if (outputDir != null && Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new ModelException("output folder " + outputDir + " exists and is not a folder");
         }
@@ -92,7 +93,9 @@ final class RunCommand implements Callable<Integer> {
 
         Map<String, Tensor> result = null;
         double[] ms = new double[repeat];
-        try (Session s = be.open(g)) {
+        Session[] opened = new Session[1];
+        String backendUsed = open(backend, g, out, opened);
+        try (Session s = opened[0]) {
             for (int r = 0; r < repeat; r++) {
                 long t0 = System.nanoTime();
                 result = s.run(feeds);
@@ -114,7 +117,7 @@ final class RunCommand implements Callable<Integer> {
             out.printf("output %s: %s%s  %s%s%n", e.getKey(), Fmt.dtype(t.dtype()), Fmt.shape(t.shape()),
                     Fmt.values(t, values), where);
         }
-        out.println(latency(ms, be.name()));
+        out.println(latency(ms, backendUsed));
         out.flush();
         return Main.EXIT_OK;
     }
@@ -189,15 +192,45 @@ final class RunCommand implements Callable<Integer> {
         return s;
     }
 
-    static Backend backend(String name, CommandSpec spec) {
+    /** Rejects a backend name that is neither "auto" nor registered (a usage error). */
+    static void checkBackend(String name, CommandSpec spec) {
         if (!name.equals("auto") && Backends.all().stream().noneMatch(b -> b.name().equals(name))) {
             throw new ParameterException(spec.commandLine(), "unknown backend '" + name + "' (known: auto, "
                     + String.join(", ", Backends.all().stream().map(Backend::name).toList()) + ")");
         }
-        return Backends.get(name);
     }
 
-    private Backend backend(String name) { return backend(name, spec); }
+    /**
+     * Opens a session on backend {@code name}. For "auto" it tries the available backends best first and falls
+     * back to the next one (with a note on {@code out}) when a backend cannot run the graph, e.g. for an op it
+     * lacks; the last one's error is reported when none can. Returns the name of the backend used.
+     */
+    static String open(String name, Graph g, PrintWriter out, Session[] session) {
+        if (!name.equals("auto")) {
+            Backend b = Backends.get(name);
+            session[0] = b.open(g);
+            return b.name();
+        }
+        return openFirst(Backends.all(), g, out, session);
+    }
+
+    /** Opens {@code g} on the first available backend of {@code candidates} (best first) that can run it. */
+    static String openFirst(List<Backend> candidates, Graph g, PrintWriter out, Session[] session) {
+        List<Backend> available = candidates.stream().filter(Backend::isAvailable).toList();
+        if (available.isEmpty()) throw new ModelException("no backend is available");
+        for (int i = 0; i < available.size(); i++) {
+            Backend b = available.get(i);
+            try {
+                session[0] = b.open(g);
+                return b.name();
+            } catch (ModelException e) {
+                if (i == available.size() - 1) throw e;
+                out.printf("note: the %s backend cannot run this model (%s); trying %s%n", b.name(),
+                        Main.oneLine(e.getMessage()), available.get(i + 1).name());
+            }
+        }
+        throw new IllegalStateException("unreachable");
+    }
 
     private ParameterException usage(String msg) { return new ParameterException(spec.commandLine(), msg); }
 }

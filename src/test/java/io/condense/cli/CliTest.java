@@ -187,6 +187,22 @@ class CliTest {
     }
 
     @Test
+    void runPretrainedMnistMatchesPublishedOutput() {
+        Path m = TestData.require("onnx/models/mnist-8");
+        Path outDir = tmp.resolve("mnist");
+        for (int k = 0; k < 3; k++) {
+            Path set = m.resolve("test_data_set_" + k);
+            Result r = cli("run", m.resolve("model.onnx").toString(), "-i", set.resolve("input_0.pb").toString(),
+                    "-o", outDir.toString()).ok();
+            assertTrue(r.out.contains("output Plus214_Output_0: float32[1,10]"), r.out);
+            Tensor expected = TensorCodec.readPb(set.resolve("output_0.pb"));
+            // published by the ONNX model zoo (CNTK); logits are in the thousands
+            TensorAssert.assertClose(expected, TensorCodec.readPb(outDir.resolve("Plus214_Output_0.pb")), 1e-5, 1e-3,
+                    "mnist-8 test_data_set_" + k);
+        }
+    }
+
+    @Test
     void runBuiltModelWithSymbolicBatch() {
         Path f = save(customModel(false), "custom.onnx");
         Tensor feats = Tensor.of(new float[] {-1, 2, -3, 4, 5, -6, 7, -8}, 2, 4);
@@ -277,6 +293,33 @@ class CliTest {
         runFails(2, "missing --input for model input 'ids' (int64[batch,seq])", "run", m.toString(), "-i", "features=" + fx);
         runFails(2, "--repeat must be at least 1", "run", m.toString(), "-i", "features=" + fx, "--repeat", "0");
         runFails(2, "--output-format must be pb or npy", "run", m.toString(), "--output-format", "csv");
+    }
+
+    /** A backend that is available but refuses every graph, as a GPU backend does for ops it lacks. */
+    record RefusingBackend(String name, int rank, boolean isAvailable) implements io.condense.backend.Backend {
+        @Override
+        public String unavailableReason() { return isAvailable ? "" : "no device"; }
+
+        @Override
+        public io.condense.backend.Session open(Graph graph) {
+            throw new io.condense.ir.ModelException("unsupported op Relu at node 'first'");
+        }
+    }
+
+    @Test
+    void autoFallsBackToTheNextBackend() {
+        Graph g = customModel(false);
+        StringWriter notes = new StringWriter();
+        io.condense.backend.Session[] s = new io.condense.backend.Session[1];
+        String used = RunCommand.openFirst(List.of(new RefusingBackend("gpu", 10, true), new RefusingBackend("tpu", 5, false),
+                io.condense.backend.Backends.cpu()), g, new PrintWriter(notes, true), s);
+        s[0].close();
+        assertEquals("cpu", used);
+        assertEquals("note: the gpu backend cannot run this model (unsupported op Relu at node 'first'); trying cpu",
+                notes.toString().strip());
+        io.condense.ir.ModelException e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class,
+                () -> RunCommand.openFirst(List.of(new RefusingBackend("gpu", 10, true)), g, new PrintWriter(notes), s));
+        assertTrue(e.getMessage().startsWith("unsupported op Relu"), e.getMessage());
     }
 
     @Test
