@@ -103,6 +103,14 @@ public final class Benchmark {
 
         System.out.printf(Locale.ROOT, "condense CPU executor vs ONNX Runtime %s (CPU), %d threads each, %d warm-up + %d timed runs, %s%n",
                 OrtEnvironment.getEnvironment().getVersion(), threads, warmup, reps, cpuName());
+        System.out.printf("OMP_WAIT_POLICY=%s OMP_NUM_THREADS=%s%n", System.getenv().getOrDefault("OMP_WAIT_POLICY", "(unset)"),
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)"));
+        double load = loadAverage();
+        if (load >= 0) {
+            System.out.printf(Locale.ROOT, "load average at start: %.1f on %d cores%s%n", load,
+                    Runtime.getRuntime().availableProcessors(), load > Runtime.getRuntime().availableProcessors() * 0.5
+                            ? " (busy machine: latencies, especially ND4J's OpenMP ops, will be inflated and noisy)" : "");
+        }
         List<Row> rows = new ArrayList<>();
         for (String[] j : jobs) {
             Row r = bench(j[0], Path.of(j[1]));
@@ -254,6 +262,14 @@ public final class Benchmark {
             Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return p;
+    }
+
+    private static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static String cpuName() {
