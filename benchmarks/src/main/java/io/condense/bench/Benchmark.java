@@ -113,7 +113,13 @@ public final class Benchmark {
         }
         List<Row> rows = new ArrayList<>();
         for (String[] j : jobs) {
-            Row r = bench(j[0], Path.of(j[1]));
+            Row r;
+            try {
+                r = bench(j[0], Path.of(j[1]));
+            } catch (Exception e) {
+                r = new Row(j[0], "-", null, null, Double.NaN, "benchmark failed: "
+                        + String.valueOf(e.getMessage()).lines().findFirst().orElse(e.getClass().getSimpleName()));
+            }
             rows.add(r);
             System.out.println("  done: " + r.model() + (r.error() == null ? "" : " (" + r.error() + ")"));
         }
@@ -124,10 +130,13 @@ public final class Benchmark {
         for (Row r : rows) {
             String c50 = r.condense() == null ? "-" : ms(r.condense().median());
             String c90 = r.condense() == null ? "-" : ms(r.condense().p90());
-            String ratio = r.condense() == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.condense().median() / r.ort().median());
+            String o50 = r.ort() == null ? "-" : ms(r.ort().median());
+            String o90 = r.ort() == null ? "-" : ms(r.ort().p90());
+            String ratio = r.condense() == null || r.ort() == null ? "-"
+                    : String.format(Locale.ROOT, "%.2fx", r.condense().median() / r.ort().median());
             String diff = Double.isNaN(r.maxAbs()) ? "-" : String.format(Locale.ROOT, "%.2g", r.maxAbs());
-            System.out.printf(Locale.ROOT, fmt, r.model(), r.input(), c50, c90, ms(r.ort().median()), ms(r.ort().p90()), ratio, diff);
-            if (r.error() != null) System.out.println("    condense failed: " + r.error());
+            System.out.printf(Locale.ROOT, fmt, r.model(), r.input(), c50, c90, o50, o90, ratio, diff);
+            if (r.error() != null) System.out.println("    " + (r.error().startsWith("benchmark failed") ? "" : "condense failed: ") + r.error());
         }
         System.out.println("ratio = condense median / ORT median (lower is better; 1.00x = parity)");
     }
@@ -215,13 +224,29 @@ public final class Benchmark {
                 else if (nm.contains("mask")) v = 1;
                 else if (nm.contains("type")) v = 0;
                 else if (t == DType.BOOL) v = r.nextBoolean() ? 1 : 0;
-                else v = t.maxValue() > 30000 ? 1000 + r.nextInt(20000) : r.nextInt((int) t.maxValue() + 1);
+                else v = r.nextInt((int) Math.min(vocab(g, in.name()), Math.min(t.maxValue(), Integer.MAX_VALUE - 1) + 1));
                 if (t == DType.FLOAT16) x.setDouble(i, Half.toFloat(Half.fromFloat((float) v)));
                 else x.setDouble(i, v);
             }
             feeds.put(in.name(), x);
         }
         return feeds;
+    }
+
+    /**
+     * How many distinct index values an integer input may take: the row count of an initializer that a Gather
+     * node indexes with it (an embedding table), else 1000.
+     */
+    private static long vocab(Graph g, String input) {
+        long v = Long.MAX_VALUE;
+        for (io.condense.ir.Node n : g.nodes()) {
+            if (n.opType().equals("Gather") && n.input(1).equals(input) && g.initializers().containsKey(n.input(0))) {
+                long axis = n.attrLong("axis", 0);
+                long[] shape = g.initializers().get(n.input(0)).shape();
+                if (shape.length > 0) v = Math.min(v, shape[(int) (axis < 0 ? axis + shape.length : axis)]);
+            }
+        }
+        return v == Long.MAX_VALUE ? 1000 : v;
     }
 
     /** Fixed sizes for symbolic dimensions: batch (first) 1, the rest --seq. */
