@@ -124,7 +124,7 @@ public final class Benchmark {
             System.out.println("  done: " + r.model() + (r.error() == null ? "" : " (" + r.error() + ")"));
         }
         System.out.println();
-        String fmt = "%-22s %-30s %12s %12s %12s %12s %9s %10s%n";
+        String fmt = "%-26s %-30s %12s %12s %12s %12s %9s %10s%n";
         System.out.printf(Locale.ROOT, fmt, "model", "input", "condense p50", "condense p90", "ORT p50", "ORT p90",
                 "ratio p50", "max |diff|");
         for (Row r : rows) {
