@@ -95,7 +95,7 @@ public final class ShapeInference {
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new ModelException("shape inference failed at node " + n.label() + ": " + e);
+                throw new ModelException("shape inference failed at node " + n.label() + ": " + e, e);
             }
             for (int i = 0; i < n.outputs().size(); i++) {
                 String o = n.output(i);
@@ -275,7 +275,7 @@ public final class ShapeInference {
             case "IsNaN", "IsInf" -> one(type(DType.BOOL, dims(n, 0)));
             case "Where" -> one(type(dt(n, 1) != null ? dt(n, 1) : dt(n, 2),
                     broadcast(n, List.of(dims(n, 0), dims(n, 1), dims(n, 2)))));
-            case "Dropout" -> new TensorType[] {in(n, 0), type(DType.BOOL, dims(n, 0))};
+            case "Dropout" -> new TensorType[] {in(n, 0), type(opset < 10 ? dt(n, 0) : DType.BOOL, dims(n, 0))};
             case "BatchNormalization" -> batchNorm(n);
             case "LayerNormalization" -> layerNorm(n);
             case "Conv" -> one(type(dt(n, 0), conv(n, dims(n, 0), dims(n, 1), false)));

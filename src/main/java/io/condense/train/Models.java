@@ -16,8 +16,9 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Builders of small image classifiers as IR graphs with seeded initial weights. Input "input" [N, C, H, W]
- * float32, output "logits" [N, classes].
+ * Builders of small image classifiers as IR graphs with seeded initial weights. Input "input" [N, 1, 28, 28]
+ * float32 with pixels in [0, 1] (the graph itself normalizes with the MNIST mean and standard deviation, using
+ * Constant nodes so that the normalization is not trained), output "logits" [N, 10].
  */
 public final class Models {
     private Models() {}
@@ -36,7 +37,7 @@ public final class Models {
     /** LeNet-300-100: 784-300-100-10 fully connected with ReLU (He init). */
     public static Graph lenet300100(long seed) {
         B b = new B(seed, "lenet-300-100", 1, 28, 28);
-        String h = b.node("Flatten", List.of("input"), Map.of("axis", Attribute.of(1L)));
+        String h = b.node("Flatten", List.of(b.normalized()), Map.of("axis", Attribute.of(1L)));
         h = b.relu(b.fc("fc1", h, 784, 300, true));
         h = b.relu(b.fc("fc2", h, 300, 100, true));
         return b.finish(b.fc("fc3", h, 100, 10, false));
@@ -45,7 +46,7 @@ public final class Models {
     /** LeNet-5, Caffe variant: conv 20 5x5, maxpool 2, conv 50 5x5, maxpool 2, fc 500, ReLU, fc 10 (Xavier init). */
     public static Graph lenet5(long seed) {
         B b = new B(seed, "lenet5", 1, 28, 28);
-        String h = b.conv("conv1", "input", 1, 20, 5, 1, 0, true, false);
+        String h = b.conv("conv1", b.normalized(), 1, 20, 5, 1, 0, true, false);
         h = b.maxPool(h, 2, 2);
         h = b.conv("conv2", h, 20, 50, 5, 1, 0, true, false);
         h = b.maxPool(h, 2, 2);
@@ -57,7 +58,7 @@ public final class Models {
     /** A small ResNet for 28x28 inputs: stem 16, three residual stages (16, 32/2, 64/2) with BatchNorm, global pool, fc. */
     public static Graph resnetSmall(long seed) {
         B b = new B(seed, "resnet-small", 1, 28, 28);
-        String h = b.relu(b.bn("stem.bn", b.conv("stem.conv", "input", 1, 16, 3, 1, 1, false, true), 16));
+        String h = b.relu(b.bn("stem.bn", b.conv("stem.conv", b.normalized(), 1, 16, 3, 1, 1, false, true), 16));
         h = b.block("layer1", h, 16, 16, 1);
         h = b.block("layer2", h, 16, 32, 2);
         h = b.block("layer3", h, 32, 64, 2);
@@ -75,6 +76,15 @@ public final class Models {
             rnd = new Random(seed);
             g.name(name).opset("", 17).producer("condense", "train");
             g.addInput(new ValueInfo("input", new TensorType(DType.FLOAT32, List.of(Dim.symbol("N"), Dim.of(c), Dim.of(h), Dim.of(w)))));
+        }
+
+        /** (input - mean) / std with MNIST statistics, as Constant nodes (not trainable). */
+        String normalized() {
+            g.addNode(new Node("input.mean", "Constant", "", List.of(), List.of("input.mean"),
+                    Map.of("value", Attribute.of(Tensor.of(new float[] {io.condense.data.Mnist.MEAN})))));
+            g.addNode(new Node("input.inv_std", "Constant", "", List.of(), List.of("input.inv_std"),
+                    Map.of("value", Attribute.of(Tensor.of(new float[] {1 / io.condense.data.Mnist.STD})))));
+            return node("Mul", List.of(node("Sub", List.of("input", "input.mean"), Map.of()), "input.inv_std"), Map.of());
         }
 
         String fresh(String op) { return op.toLowerCase() + "_" + (counter++); }

@@ -37,6 +37,7 @@ public final class Tape {
     private final Map<String, INDArray> constants = new LinkedHashMap<>();
     private final Set<String> gradInputs = new HashSet<>();
     private SplittableRandom rng;
+    private Map<String, long[]> profile;
 
     private Map<String, INDArray> values;
     private Set<String> needsGrad;
@@ -91,6 +92,32 @@ public final class Tape {
 
     public void reseed(long seed) { rng = new SplittableRandom(seed); }
 
+    private final Map<Node, INDArray> constantNodes = new java.util.IdentityHashMap<>();
+
+    /** The (cached) array of a Constant node's tensor. */
+    INDArray constantValue(Node n, Tensor t) {
+        return constantNodes.computeIfAbsent(n, k -> Arrays2.toNd(t, t.dtype().isFloating() ? dtype : DataType.LONG));
+    }
+
+    /** Starts collecting calling-thread CPU time per op type: [forward nanos, backward nanos, calls]. */
+    public Map<String, long[]> profile() {
+        if (profile == null) profile = new java.util.TreeMap<>();
+        return profile;
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** Calling thread's CPU time when profiling (ND4J runs single-threaded ops on the caller), else 0. */
+    long now() { return profile == null ? 0 : THREADS.getCurrentThreadCpuTime(); }
+
+    void record(String op, int slot, long nanos) {
+        if (profile != null) {
+            long[] p = profile.computeIfAbsent(op, k -> new long[3]);
+            p[slot] += nanos;
+            if (slot == 0) p[2]++;
+        }
+    }
+
     SplittableRandom rng() { return rng; }
 
     /** Runs the graph; {@code training} selects batch statistics for BatchNormalization and active Dropout. */
@@ -124,8 +151,10 @@ public final class Tape {
                 if (in[i] == null) throw new ModelException(n.label() + ": input '" + n.input(i) + "' has no value");
             }
             TrainOps.Result r;
+            long t0 = now();
             try {
                 r = TrainOps.run(new TrainOps.Call(n, in, training, graph.opset(), this));
+                record(n.opType(), 0, now() - t0);
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -179,8 +208,10 @@ public final class Tape {
                 if (dOut[o] == null && !n.output(o).isEmpty() && o == 0) dOut[o] = Nd4j.zerosLike(values.get(n.output(o)));
             }
             INDArray[] dIn;
+            long t0 = now();
             try {
                 dIn = st.bw().apply(dOut, st.need());
+                record(n.opType(), 1, now() - t0);
             } catch (ModelException e) {
                 throw e;
             } catch (RuntimeException e) {

@@ -407,26 +407,54 @@ public final class TrainOps {
             INDArray dy = d[0];
             if (oneD) dy = dy.reshape('c', xs[0], ws[0], oH, 1);
             dy = dy.dup('c');
-            INDArray dx = need[0] ? Nd4j.create(fx.dataType(), fx.shape()) : null;
-            INDArray dw = Nd4j.create(fw.dataType(), fw.shape());
+            boolean needDx = need[0];
+            INDArray dx = needDx && group != 1 ? Nd4j.create(fx.dataType(), fx.shape()) : null;
+            INDArray dw = group != 1 ? Nd4j.create(fw.dataType(), fw.shape()) : null;
             for (int g = 0; g < group; g++) {
                 INDArray xg = group == 1 ? fx : fx.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
                 INDArray wg = group == 1 ? fw : fw.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
                 INDArray dyg = group == 1 ? dy : dy.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
-                INDArray dxg = Nd4j.create(fx.dataType(), xg.shape());
-                INDArray dwg = group == 1 ? dw : Nd4j.create(fw.dataType(), wg.shape());
-                Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(xg, wg, dyg).addOutputs(dxg, dwg).addIntegerArguments(toInts(iargs)).build());
-                if (dx != null) {
-                    if (group == 1) dx = dxg;
-                    else dx.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).assign(dxg);
+                INDArray[] r = convBackward(xg, wg, dyg, iargs, needDx);
+                if (needDx) {
+                    if (group == 1) dx = r[0];
+                    else dx.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).assign(r[0]);
                 }
-                if (group != 1) dw.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(dwg);
+                if (group == 1) dw = r[1];
+                else dw.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(r[1]);
             }
-            if (dx != null && explicit) dx = dx.get(interior(c.in(0).rank() == 3 ? xs : xs, pads)).dup('c');
+            if (dx != null && explicit) dx = dx.get(interior(xs, pads)).dup('c');
             if (dx != null) dx = dx.reshape('c', xShape);
             INDArray db = need.length > 2 && need[2] ? dy.sum(0, 2, 3) : null;
             return new INDArray[] {dx, dw.reshape('c', wShape), db};
         });
+    }
+
+    /**
+     * Gradients of a 2-D convolution (one group, NCHW, OIHW weights) by im2col and matrix products: ND4J's
+     * conv2d_bp is several times slower than its forward pass, and always computes the input gradient.
+     * Returns {dx or null, dw}.
+     */
+    static INDArray[] convBackward(INDArray x, INDArray w, INDArray dy, long[] iargs, boolean needDx) {
+        long n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+        long m = w.size(0), kh = w.size(2), kw = w.size(3);
+        long oh = dy.size(2), ow = dy.size(3), p = oh * ow, ckk = c * kh * kw;
+        INDArray cols = Nd4j.create(x.dataType(), n, c, kh, kw, oh, ow);
+        int[] im = {(int) kh, (int) kw, (int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) iargs[6], (int) iargs[7], 0};
+        Nd4j.exec(DynamicCustomOp.builder("im2col").addInputs(x).addOutputs(cols).addIntegerArguments(im).addFloatingPointArguments(0.0).build());
+        INDArray dy3 = dy.reshape('c', n, m, p);
+        // dW[m, ckk] = sum_n dy_n [m, p] . cols_n^T [p, ckk]
+        INDArray dw = Nd4j.matmul(dy3, cols.reshape('c', n, ckk, p), false, true, false).sum(0).reshape('c', w.shape());
+        INDArray dx = null;
+        if (needDx) {
+            // dCols = W^T [ckk, m] . dY [m, n*p], then fold back with col2im
+            INDArray dyT = dy3.permute(1, 0, 2).dup('c').reshape('c', m, n * p);
+            INDArray dcols = w.reshape('c', m, ckk).transpose().mmul(dyT).reshape('c', ckk, n, p).permute(1, 0, 2).dup('c')
+                    .reshape('c', n, c, kh, kw, oh, ow);
+            dx = Nd4j.create(x.dataType(), n, c, h, wd);
+            int[] ci = {(int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) h, (int) wd, (int) iargs[6], (int) iargs[7], 0};
+            Nd4j.exec(DynamicCustomOp.builder("col2im").addInputs(dcols).addOutputs(dx).addIntegerArguments(ci).build());
+        }
+        return new INDArray[] {dx, dw};
     }
 
     private static int[] toInts(long[] v) {
@@ -773,7 +801,6 @@ public final class TrainOps {
     private static Result constant(Call c) {
         Attribute v = c.node().attr("value");
         if (v == null) throw c.err("only Constant with a 'value' tensor is supported in training");
-        io.condense.ir.Tensor t = v.asTensor();
-        return Result.of(Arrays2.toNd(t, t.dtype().isFloating() ? c.tape().dtype() : DataType.LONG), null);
+        return Result.of(c.tape().constantValue(c.node(), v.asTensor()), null);
     }
 }

@@ -45,7 +45,15 @@ public final class Trainer {
         public Config loss(LossFn v) { loss = v; return this; }
     }
 
-    public record EpochStats(int epoch, double loss, double trainAccuracy, double testAccuracy, double seconds, double imagesPerSecond) {}
+    /** {@code cpuSeconds}: CPU time the whole process used during the epoch's training steps (all threads). */
+    public record EpochStats(int epoch, double loss, double trainAccuracy, double testAccuracy, double seconds, double imagesPerSecond,
+                             double cpuSeconds) {}
+
+    static double processCpuSeconds() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) return sun.getProcessCpuTime() / 1e9;
+        return Double.NaN;
+    }
 
     private final Tape tape;
     private final Optimizer optimizer;
@@ -81,10 +89,13 @@ public final class Trainer {
     /** One pass over {@code train}. */
     public EpochStats epoch(Dataset train, Dataset test, int epoch) {
         long t0 = System.nanoTime(), lastLog = t0;
+        double cpu0 = processCpuSeconds();
         double lossSum = 0;
         long seen = 0, correct = 0, step = 0;
         tape.reseed(cfg.seed * 1_000_003L + epoch);
+        long tData = tape.now();
         for (Dataset.Batch b : train.batches(cfg.batchSize, true, cfg.seed * 1_000_003L + epoch, false, cfg.augment)) {
+            tape.record("(data)", 0, tape.now() - tData);
             Map<String, INDArray> out = tape.forward(Map.of(input, b.x()), true);
             INDArray logits = out.get(output);
             Losses.Loss l = cfg.loss != null ? cfg.loss.apply(logits, b) : Losses.softmaxCrossEntropy(logits, b.labels(), cfg.labelSmoothing);
@@ -94,7 +105,9 @@ public final class Trainer {
                         Double.isNaN(l.value()) ? "NaN" : "infinite", epoch, step, optimizer.currentLr()));
             }
             Map<String, INDArray> grads = tape.backward(Map.of(output, l.grad()));
+            long tOpt = tape.now();
             optimizer.step(tape.parameters(), grads);
+            tape.record("(optimizer)", 1, tape.now() - tOpt);
             lossSum += l.value() * b.size();
             correct += Losses.correct(logits, b.labels());
             seen += b.size();
@@ -105,12 +118,14 @@ public final class Trainer {
                         (double) correct / seen, seen / ((now - t0) / 1e9));
             }
             if (cfg.maxStepsPerEpoch > 0 && step >= cfg.maxStepsPerEpoch) break;
+            tData = tape.now();
         }
         double secs = (System.nanoTime() - t0) / 1e9;
+        double cpu = processCpuSeconds() - cpu0;
         double testAcc = test == null ? Double.NaN : evaluate(tape, test, Math.max(cfg.batchSize, 256));
-        EpochStats s = new EpochStats(epoch, lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), testAcc, secs, seen / secs);
-        log("epoch %d/%d: loss %.4f train acc %.4f%s  %.1fs (%.0f img/s)", epoch, cfg.epochs, s.loss(), s.trainAccuracy(),
-                test == null ? "" : String.format(Locale.ROOT, " test acc %.4f", testAcc), secs, s.imagesPerSecond());
+        EpochStats s = new EpochStats(epoch, lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), testAcc, secs, seen / secs, cpu);
+        log("epoch %d/%d: loss %.4f train acc %.4f%s  %.1fs (%.0f img/s, %.1f cpu-s)", epoch, cfg.epochs, s.loss(), s.trainAccuracy(),
+                test == null ? "" : String.format(Locale.ROOT, " test acc %.4f", testAcc), secs, s.imagesPerSecond(), cpu);
         return s;
     }
 

@@ -110,6 +110,67 @@ class ShapeInferenceTest {
         }));
     }
 
+    /**
+     * Every inferred intermediate type must match what ONNX Runtime actually computes: the graph is exported
+     * with every node output as a graph output, run on a seeded input, and each value's dtype and shape are
+     * compared with the inferred type (a symbolic dim must take one consistent value across the graph).
+     */
+    @TestFactory
+    Stream<DynamicTest> inferredTypesMatchOrtValues() throws IOException {
+        List<Path> files = new ArrayList<>(onnxFiles(TestData.require("onnx/models")));
+        Path light = TestData.root().resolve("onnx/light");
+        for (String m : List.of("light_resnet50.onnx", "light_shufflenet.onnx", "light_inception_v1.onnx", "light_squeezenet.onnx")) {
+            if (Files.exists(light.resolve(m))) files.add(light.resolve(m));
+        }
+        return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
+            Graph g = OnnxImporter.load(f);
+            Map<String, TensorType> t = ShapeInference.inferTypes(g);
+            Graph.Builder b = g.toBuilder();
+            java.util.Set<String> outs = new java.util.HashSet<>();
+            for (ValueInfo o : g.outputs()) outs.add(o.name());
+            List<String> checked = new ArrayList<>();
+            for (Node n : g.nodes()) {
+                for (String o : n.outputs()) {
+                    if (o.isEmpty() || outs.contains(o)) continue;
+                    TensorType tt = t.get(o);
+                    if (tt == null || tt.dtype() == null) continue;
+                    b.addOutput(new ValueInfo(o, TensorType.unknown()));
+                    outs.add(o);
+                }
+            }
+            for (String o : outs) checked.add(o);
+            Map<String, Tensor> in = io.condense.OrtTestSupport.randomInputs(g.inputs(), 5, 3, 2);
+            Map<String, Tensor> actual = io.condense.OrtTestSupport.run(io.condense.onnx.OnnxExporter.toBytes(b.build()), in);
+            Map<String, Long> symbols = new java.util.HashMap<>();
+            for (ValueInfo v : g.inputs()) {
+                for (int i = 0; i < v.type().dims().size(); i++) {
+                    Dim d = v.type().dims().get(i);
+                    if (d.symbol() != null) symbols.put(d.symbol(), in.get(v.name()).shape()[i]);
+                }
+            }
+            int compared = 0;
+            for (String o : checked) {
+                Tensor a = actual.get(o);
+                TensorType tt = t.get(o);
+                if (a == null || tt == null) continue;
+                String what = f.getFileName() + " value " + o + ": inferred " + tt + ", actual " + a.type();
+                if (tt.dtype() != null) assertEquals(a.dtype(), tt.dtype(), what);
+                if (tt.dims() == null) continue;
+                assertEquals(a.rank(), tt.dims().size(), what);
+                for (int i = 0; i < a.rank(); i++) {
+                    Dim d = tt.dims().get(i);
+                    if (d.isKnown()) assertEquals(d.value(), a.shape()[i], what);
+                    else if (d.symbol() != null) {
+                        Long prev = symbols.putIfAbsent(d.symbol(), a.shape()[i]);
+                        if (prev != null) assertEquals(prev, a.shape()[i], what + " (symbol " + d.symbol() + ")");
+                    }
+                }
+                compared++;
+            }
+            assertTrue(compared > 0);
+        }));
+    }
+
     private static Node node(String op, List<String> in, List<String> out, Map<String, Attribute> attrs) {
         return new Node(op.toLowerCase() + "_" + out.get(0), op, "", in, out, attrs);
     }

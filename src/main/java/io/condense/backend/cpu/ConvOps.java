@@ -34,12 +34,70 @@ final class ConvOps {
 
         boolean symmetricPads() { return Arrays.equals(pb, pe); }
 
+        /** 1x1 kernel, stride 1, no padding: the convolution is a plain matrix product. */
+        boolean pointwise() {
+            for (int i = 0; i < nd; i++) if (k[i] != 1 || s[i] != 1 || pb[i] != 0 || pe[i] != 0) return false;
+            return true;
+        }
+
         @Override
         public String toString() {
             return "in=" + Arrays.toString(in) + " kernel=" + Arrays.toString(k) + " strides=" + Arrays.toString(s)
                     + " dilations=" + Arrays.toString(d) + " pads=" + Arrays.toString(pb) + Arrays.toString(pe)
                     + " out=" + Arrays.toString(out);
         }
+    }
+
+    // ---------------------------------------------------------------- fast copies between Java arrays and ND4J
+
+    /** Dense C-ordered float values (bulk copy; Nd4j.create(float[]) and data().asFloat() copy element by element). */
+    static float[] floatsOf(INDArray a) {
+        if (a.dataType() != DataType.FLOAT) a = a.castTo(DataType.FLOAT);
+        INDArray c = dense(a);
+        float[] out = new float[(int) c.length()];
+        java.nio.FloatBuffer fb = c.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        fb.position((int) c.offset());
+        fb.get(out);
+        return out;
+    }
+
+    static double[] doublesOf(INDArray a) {
+        if (a.dataType() != DataType.DOUBLE) a = a.castTo(DataType.DOUBLE);
+        INDArray c = dense(a);
+        double[] out = new double[(int) c.length()];
+        java.nio.DoubleBuffer db = c.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer();
+        db.position((int) c.offset());
+        db.get(out);
+        return out;
+    }
+
+    /** {@code a} when its elements are laid out densely in C order from its offset, else a C-ordered copy. */
+    static INDArray dense(INDArray a) {
+        long[] sh = a.shape(), st = a.stride();
+        long expect = 1;
+        boolean ok = true;
+        for (int i = sh.length - 1; i >= 0 && ok; i--) {
+            if (sh[i] != 1 && st[i] != expect) ok = false;
+            expect *= sh[i];
+        }
+        return ok ? a : a.dup('c');
+    }
+
+    static INDArray wrap(float[] data, long... shape) {
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(data, 0, (int) a.length());
+        return a;
+    }
+
+    static INDArray wrap(double[] data, long... shape) {
+        INDArray a = Nd4j.createUninitialized(DataType.DOUBLE, shape, 'c');
+        a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().put(data, 0, (int) a.length());
+        return a;
+    }
+
+    /** a x b as a C-ordered array (Nd4j.gemm is several times faster than INDArray.mmul here). */
+    static INDArray matmul(INDArray a, INDArray b) {
+        return Nd4j.gemm(Nd.contiguous(a), Nd.contiguous(b), false, false);
     }
 
     static int prod(int[] a) {
@@ -140,45 +198,178 @@ final class ConvOps {
         long[] xs = x.shape();
         int N = (int) xs[0], C = (int) xs[1], M = (int) w.size(0);
         int Cg = C / group, Mg = M / group, K = g.kSize(), IN = g.inSize(), OUT = g.outSize();
-        boolean dbl = x.dataType() == DataType.DOUBLE;
-        int[] map = windowMap(g);
+        DataType t = x.dataType();
+        boolean dbl = t == DataType.DOUBLE;
+        boolean pointwise = g.pointwise();
+        int[] map = pointwise ? null : windowMap(g);
         INDArray xc = Nd.contiguous(x);
         INDArray w2 = Nd.contiguous(w).reshape('c', M, (long) Cg * K);
         long[] os = new long[xs.length];
         os[0] = N; os[1] = M;
         for (int i = 0; i < g.nd; i++) os[i + 2] = g.out[i];
-        INDArray y = Nd4j.createUninitialized(x.dataType(), os, 'c');
+        if (Cg == 1 && !pointwise) {
+            INDArray y = depthwise(xc, w2, N, C, M, IN, OUT, K, map, os);
+            if (b != null) addChannelBias(y, b);
+            return y;
+        }
+        INDArray y = Nd4j.createUninitialized(t, os, 'c');
         INDArray y3 = y.reshape('c', N, M, OUT);
-        boolean pointwise = K == 1 && IN == OUT && map.length > 0 && isIdentity(map);
-        float[] xf = dbl ? null : pointwise ? null : Nd.floats(xc);
-        double[] xd = dbl && !pointwise ? xc.data().asDouble() : null;
         INDArray x3 = xc.reshape('c', N, C, IN);
+        int colLen = Cg * K * OUT;
+        float[] xf = pointwise || dbl ? null : floatsOf(xc);
+        double[] xd = pointwise || !dbl ? null : doublesOf(xc);
+        float[] cf = pointwise || dbl ? null : new float[colLen];
+        double[] cd = pointwise || !dbl ? null : new double[colLen];
+        INDArray col = pointwise ? null : scratch(t, (long) Cg * K, OUT);
         for (int n = 0; n < N; n++) {
             for (int gi = 0; gi < group; gi++) {
-                INDArray col;
+                INDArray src;
                 if (pointwise) {
-                    col = x3.get(NDArrayIndex.point(n), NDArrayIndex.interval((long) gi * Cg, (long) (gi + 1) * Cg), NDArrayIndex.all());
+                    src = rows(x3, n, (long) gi * Cg, Cg);
                 } else if (dbl) {
-                    double[] cd = new double[Cg * K * OUT];
                     im2col(xd, (n * C + gi * Cg) * IN, Cg, IN, map, K, OUT, cd);
-                    col = Nd4j.create(cd, new long[] {(long) Cg * K, OUT}, 'c');
+                    col.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asDoubleBuffer().put(cd, 0, colLen);
+                    src = col;
                 } else {
-                    float[] cf = new float[Cg * K * OUT];
                     im2col(xf, (n * C + gi * Cg) * IN, Cg, IN, map, K, OUT, cf);
-                    col = Nd4j.create(cf, new long[] {(long) Cg * K, OUT}, 'c');
+                    col.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(cf, 0, colLen);
+                    src = col;
                 }
-                INDArray wg = group == 1 ? w2 : w2.get(NDArrayIndex.interval((long) gi * Mg, (long) (gi + 1) * Mg), NDArrayIndex.all());
-                INDArray r = wg.mmul(col);
-                y3.get(NDArrayIndex.point(n), NDArrayIndex.interval((long) gi * Mg, (long) (gi + 1) * Mg), NDArrayIndex.all()).assign(r);
+                INDArray wg = group == 1 ? w2 : dense(w2.get(NDArrayIndex.interval((long) gi * Mg, (long) (gi + 1) * Mg), NDArrayIndex.all()));
+                gemmInto(wg, src, rows(y3, n, (long) gi * Mg, Mg));
             }
         }
         if (b != null) addChannelBias(y, b);
         return y;
     }
 
-    private static boolean isIdentity(int[] map) {
-        for (int i = 0; i < map.length; i++) if (map[i] != i) return false;
-        return true;
+    /**
+     * Depthwise (one input channel per group) 1-D/2-D convolution by rows: for each output row and kernel tap the
+     * inner loop runs over a contiguous range of output columns (vectorized by the JIT for stride 1), with the
+     * padding handled by clipping that range. Bias is added on the way.
+     */
+    static INDArray depthwise2d(INDArray x, INDArray w, INDArray b, Geo g) {
+        boolean oneD = g.nd == 1;
+        long[] xs = x.shape();
+        int N = (int) xs[0], C = (int) xs[1], M = (int) w.size(0), mult = M / C;
+        int H = oneD ? 1 : g.in[0], W = g.in[g.nd - 1], OH = oneD ? 1 : g.out[0], OW = g.out[g.nd - 1];
+        int kH = oneD ? 1 : g.k[0], kW = g.k[g.nd - 1], sH = oneD ? 1 : g.s[0], sW = g.s[g.nd - 1];
+        int dH = oneD ? 1 : g.d[0], dW = g.d[g.nd - 1], pT = oneD ? 0 : g.pb[0], pL = g.pb[g.nd - 1];
+        long[] os = xs.clone();
+        os[1] = M;
+        for (int i = 0; i < g.nd; i++) os[i + 2] = g.out[i];
+        int plane = OH * OW, inPlane = H * W, K = kH * kW;
+        // valid output-column range per kernel column
+        int[] lo = new int[kW], hi = new int[kW], off = new int[kW];
+        for (int kw = 0; kw < kW; kw++) {
+            off[kw] = kw * dW - pL;
+            lo[kw] = off[kw] >= 0 ? 0 : (-off[kw] + sW - 1) / sW;
+            hi[kw] = W - 1 - off[kw] < 0 ? -1 : Math.min(OW - 1, (W - 1 - off[kw]) / sW);
+        }
+        if (x.dataType() == DataType.DOUBLE) {
+            double[] xd = doublesOf(x), wd = doublesOf(w), bd = b == null ? null : doublesOf(b), yd = new double[N * M * plane];
+            IntStream.range(0, N * M).parallel().forEach(nm -> {
+                int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
+                if (bd != null) Arrays.fill(yd, yb, yb + plane, bd[m]);
+                for (int oh = 0; oh < OH; oh++) {
+                    int yr = yb + oh * OW;
+                    for (int kh = 0; kh < kH; kh++) {
+                        int ih = oh * sH - pT + kh * dH;
+                        if (ih < 0 || ih >= H) continue;
+                        int xr = xb + ih * W;
+                        for (int kw = 0; kw < kW; kw++) {
+                            double wv = wd[m * K + kh * kW + kw];
+                            int o = off[kw];
+                            if (sW == 1) for (int ow = lo[kw]; ow <= hi[kw]; ow++) yd[yr + ow] += wv * xd[xr + ow + o];
+                            else for (int ow = lo[kw]; ow <= hi[kw]; ow++) yd[yr + ow] += wv * xd[xr + ow * sW + o];
+                        }
+                    }
+                }
+            });
+            return wrap(yd, os);
+        }
+        float[] xf = floatsOf(x), wf = floatsOf(w), bf = b == null ? null : floatsOf(b), yf = new float[N * M * plane];
+        IntStream.range(0, N * M).parallel().forEach(nm -> {
+            int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
+            if (bf != null) Arrays.fill(yf, yb, yb + plane, bf[m]);
+            for (int oh = 0; oh < OH; oh++) {
+                int yr = yb + oh * OW;
+                for (int kh = 0; kh < kH; kh++) {
+                    int ih = oh * sH - pT + kh * dH;
+                    if (ih < 0 || ih >= H) continue;
+                    int xr = xb + ih * W;
+                    for (int kw = 0; kw < kW; kw++) {
+                        float wv = wf[m * K + kh * kW + kw];
+                        int o = off[kw];
+                        if (sW == 1) for (int ow = lo[kw]; ow <= hi[kw]; ow++) yf[yr + ow] += wv * xf[xr + ow + o];
+                        else for (int ow = lo[kw]; ow <= hi[kw]; ow++) yf[yr + ow] += wv * xf[xr + ow * sW + o];
+                    }
+                }
+            }
+        });
+        return wrap(yf, os);
+    }
+
+    /** One input channel per group (depthwise): direct loops, output channel m reads input channel m / (M / C). */
+    private static INDArray depthwise(INDArray x, INDArray w2, int N, int C, int M, int IN, int OUT, int K, int[] map, long[] os) {
+        int mult = M / C;
+        if (x.dataType() == DataType.DOUBLE) {
+            double[] xd = doublesOf(x), wd = doublesOf(w2), yd = new double[N * M * OUT];
+            IntStream.range(0, N * M).parallel().forEach(nm -> {
+                int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
+                for (int ki = 0; ki < K; ki++) {
+                    double wv = wd[m * K + ki];
+                    int mb = ki * OUT;
+                    for (int o = 0; o < OUT; o++) {
+                        int i = map[mb + o];
+                        if (i >= 0) yd[yb + o] += wv * xd[xb + i];
+                    }
+                }
+            });
+            return wrap(yd, os);
+        }
+        float[] xf = floatsOf(x), wf = floatsOf(w2), yf = new float[N * M * OUT];
+        IntStream.range(0, N * M).parallel().forEach(nm -> {
+            int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
+            for (int ki = 0; ki < K; ki++) {
+                float wv = wf[m * K + ki];
+                int mb = ki * OUT;
+                for (int o = 0; o < OUT; o++) {
+                    int i = map[mb + o];
+                    if (i >= 0) yf[yb + o] += wv * xf[xb + i];
+                }
+            }
+        });
+        return wrap(yf, os);
+    }
+
+    /** Rows [from, from + count) of batch n of a C-ordered [N, R, L] array, as a dense [count, L] view. */
+    static INDArray rows(INDArray a3, int n, long from, long count) {
+        if (a3.size(0) == 1 && from == 0 && count == a3.size(1)) return a3.reshape('c', count, a3.size(2));
+        return a3.get(NDArrayIndex.point(n), NDArrayIndex.interval(from, from + count), NDArrayIndex.all());
+    }
+
+    /** c = a x b, written into {@code c} (a dense C-ordered array or view). */
+    static void gemmInto(INDArray a, INDArray b, INDArray c) {
+        INDArray r = Nd4j.gemm(dense(a), dense(b), c, false, false, 1.0, 0.0);
+        if (r != c) c.assign(r);
+    }
+
+    private static final ThreadLocal<INDArray[]> SCRATCH = ThreadLocal.withInitial(() -> new INDArray[2]);
+    private static final long SCRATCH_MAX = 32L << 20;
+
+    /** A reusable [r, c] work array of type t (contents undefined), private to the calling thread. */
+    static INDArray scratch(DataType t, long r, long c) {
+        long n = r * c;
+        int slot = t == DataType.DOUBLE ? 1 : 0;
+        if (n > SCRATCH_MAX) return Nd4j.createUninitialized(t, new long[] {r, c}, 'c');
+        INDArray[] cache = SCRATCH.get();
+        INDArray a = cache[slot];
+        if (a == null || a.length() != n || a.dataType() != t) {
+            a = Nd4j.createUninitialized(t, new long[] {r, c}, 'c');
+            cache[slot] = a;
+        }
+        return a.shape()[0] == r ? a : a.reshape('c', r, c);
     }
 
     private static void im2col(float[] x, int base, int Cg, int IN, int[] map, int K, int OUT, float[] col) {
@@ -207,11 +398,33 @@ final class ConvOps {
         });
     }
 
-    /** y[n, c, ...] += b[c]. */
+    /** y[n, c, ...] += b[c], as a rank-1 GEMM update per batch item (several times faster than a broadcast add). */
     static void addChannelBias(INDArray y, INDArray b) {
         long[] ys = y.shape();
-        INDArray y3 = y.reshape('c', ys[0], ys[1], y.length() / (ys[0] * ys[1]));
-        org.nd4j.linalg.factory.Broadcast.add(y3, b.castTo(y.dataType()).reshape(ys[1]), y3, 1);
+        long N = ys[0], M = ys[1], S = y.length() / Math.max(1, N * M);
+        if (N * M * S == 0) return;
+        INDArray bc = dense(b.castTo(y.dataType()).reshape('c', M, 1));
+        INDArray ones = ones(y.dataType(), S);
+        INDArray y3 = y.reshape('c', N, M, S);
+        for (int n = 0; n < N; n++) {
+            INDArray yn = N == 1 ? y3.reshape('c', M, S) : y3.get(NDArrayIndex.point(n), NDArrayIndex.all(), NDArrayIndex.all());
+            INDArray r = Nd4j.gemm(bc, ones, yn, false, false, 1.0, 1.0);
+            if (r != yn) yn.assign(r);
+        }
+    }
+
+    private static final ThreadLocal<INDArray[]> ONES = ThreadLocal.withInitial(() -> new INDArray[2]);
+
+    /** A cached [1, n] row of ones (read-only). */
+    static INDArray ones(DataType t, long n) {
+        int slot = t == DataType.DOUBLE ? 1 : 0;
+        INDArray[] cache = ONES.get();
+        INDArray a = cache[slot];
+        if (a == null || a.length() != n) {
+            a = Nd4j.ones(t, 1, n);
+            if (n <= (1 << 22)) cache[slot] = a;
+        }
+        return a;
     }
 
     // ---------------------------------------------------------------- transposed convolution (GEMM + col2im)
@@ -240,11 +453,11 @@ final class ConvOps {
                 INDArray wg = group == 1 ? w2 : w2.get(NDArrayIndex.interval((long) gi * Cg, (long) (gi + 1) * Cg), NDArrayIndex.all());
                 INDArray cols = Nd4j.gemm(wg, xg, true, false); // [Mg*K, XIN]
                 int base = (n * M + gi * Mg) * YOUT;
-                if (dbl) col2im(Nd.contiguous(cols).data().asDouble(), Mg, K, XIN, YOUT, map, yd, base);
-                else col2im(Nd.floats(cols), Mg, K, XIN, YOUT, map, yf, base);
+                if (dbl) col2im(doublesOf(cols), Mg, K, XIN, YOUT, map, yd, base);
+                else col2im(floatsOf(cols), Mg, K, XIN, YOUT, map, yf, base);
             }
         }
-        INDArray y = dbl ? Nd4j.create(yd, os, 'c') : Nd4j.create(yf, os, 'c');
+        INDArray y = dbl ? wrap(yd, os) : wrap(yf, os);
         if (b != null) addChannelBias(y, b);
         return y;
     }
@@ -295,15 +508,15 @@ final class ConvOps {
         long[] idx = wantIndices ? new long[P * OUT] : null;
         INDArray y;
         if (dbl) {
-            double[] xd = Nd.contiguous(x).data().asDouble();
+            double[] xd = doublesOf(x);
             double[] yd = new double[P * OUT];
             IntStream.range(0, P).parallel().forEach(p -> poolPlane(xd, p, IN, OUT, K, map, max, div, yd, idx));
-            y = Nd4j.create(yd, os, 'c');
+            y = wrap(yd, os);
         } else {
-            float[] xf = Nd.floats(x);
+            float[] xf = floatsOf(x);
             float[] yf = new float[P * OUT];
             IntStream.range(0, P).parallel().forEach(p -> poolPlane(xf, p, IN, OUT, K, map, max, div, yf, idx));
-            y = Nd4j.create(yf, os, 'c');
+            y = wrap(yf, os);
         }
         INDArray ind = null;
         if (wantIndices) {

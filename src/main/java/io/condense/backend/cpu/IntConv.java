@@ -44,6 +44,15 @@ final class IntConv {
         }
     }
 
+    /** Work (elements) below which loops stay on the calling thread. */
+    static final long PARALLEL_MIN = 1 << 16;
+
+    /** Runs body(0..count-1), on the common fork-join pool when {@code parallel}. */
+    static void forEach(int count, boolean parallel, java.util.function.IntConsumer body) {
+        if (parallel && count > 1) java.util.stream.IntStream.range(0, count).parallel().forEach(body);
+        else for (int i = 0; i < count; i++) body.accept(i);
+    }
+
     private static final Map<Node, Prepared> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
 
     static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
@@ -94,50 +103,66 @@ final class IntConv {
 
         int[] xzv = xz == null ? new int[] {0} : QuantKernels.ints(xz);
         if (xzv.length != 1) throw ctx.error("x_zero_point must be a scalar (per-tensor)");
-        int[] xv = QuantKernels.ints(x);
-        int zx = xzv[0];
-        long maxX = 0;
-        for (int i = 0; i < xv.length; i++) {
-            int v = xv[i] - zx;
-            xv[i] = v;
-            if (v < 0 ? -v > maxX : v > maxX) maxX = Math.abs(v);
+        int[] xv = QuantKernels.ints(x, xzv[0]);
+        int xmin = 0, xmax = 0;
+        for (int v : xv) {
+            xmin = Math.min(xmin, v);
+            xmax = Math.max(xmax, v);
         }
+        long maxX = Math.max(-(long) xmin, xmax);
         Prepared p = prepare(ctx, w, wz, m);
         int mg = m / group;
         int hw = h * wd, ohw = oh * ow;
         int[] out = new int[n * m * ohw];
         if (cg == 1) {
-            for (int b = 0; b < n; b++) {
-                for (int oc = 0; oc < m; oc++) {
-                    int g = oc / mg;
-                    depthwise(xv, (b * c + g) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
-                            sh, sw, dh, dw, pt, pl);
-                }
-            }
+            final int padT = pt, padL = pl;
+            forEach(n * m, (long) n * m * ohw * kh * kw >= PARALLEL_MIN, t -> {
+                int b = t / m, oc = t % m;
+                depthwise(xv, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
+                        sh, sw, dh, dw, padT, padL);
+            });
             return new Result(out, outShape);
         }
         int kg = cg * kh * kw;
         boolean useFloat = maxX * p.maxAbsSum < IntMatMul.FLOAT_EXACT;
         INDArray[] mats = matrices(p, group, mg, kg, useFloat);
         boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
-        for (int b = 0; b < n; b++) {
-            for (int g = 0; g < group; g++) {
-                int base = (b * c + g * cg) * hw;
-                INDArray cols;
-                if (useFloat) {
-                    float[] f = new float[kg * ohw];
-                    if (pointwise) for (int i = 0; i < f.length; i++) f[i] = xv[base + i];
-                    else im2colFloat(xv, base, cg, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, f);
-                    cols = Nd4j.create(f, new long[] {kg, ohw}, 'c');
-                } else {
-                    double[] f = new double[kg * ohw];
-                    if (pointwise) for (int i = 0; i < f.length; i++) f[i] = xv[base + i];
-                    else im2colDouble(xv, base, cg, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, f);
-                    cols = Nd4j.create(f, new long[] {kg, ohw}, 'c');
-                }
-                int[] res = IntMatMul.toInts(mats[g].mmul(cols));
-                System.arraycopy(res, 0, out, (b * m + g * mg) * ohw, mg * ohw);
+        // one GEMM per group over the whole batch: cols is [kg, n * ohw], image b in columns [b*ohw, (b+1)*ohw)
+        int ld = n * ohw;
+        boolean par = (long) kg * ld >= PARALLEL_MIN;
+        final int padT = pt, padL = pl;
+        for (int g = 0; g < group; g++) {
+            final int gg = g;
+            INDArray cols;
+            if (useFloat) {
+                float[] f = new float[kg * ld];
+                forEach(n * cg, par, t -> {
+                    int b = t / cg, ci = t % cg;
+                    int base = (b * c + gg * cg + ci) * hw;
+                    if (pointwise) {
+                        int r = ci * ld + b * ohw;
+                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                    } else {
+                        im2colFloat(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                    }
+                });
+                cols = IntMatMul.wrap(f, kg, ld);
+            } else {
+                double[] f = new double[kg * ld];
+                forEach(n * cg, par, t -> {
+                    int b = t / cg, ci = t % cg;
+                    int base = (b * c + gg * cg + ci) * hw;
+                    if (pointwise) {
+                        int r = ci * ld + b * ohw;
+                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                    } else {
+                        im2colDouble(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                    }
+                });
+                cols = IntMatMul.wrap(f, kg, ld);
             }
+            INDArray prod = IntMatMul.product(mats[g], cols);
+            IntMatMul.copyInts(prod, mg, n, ohw, out, g * mg * ohw, m * ohw);
         }
         return new Result(out, outShape);
     }
@@ -185,9 +210,27 @@ final class IntConv {
         return mats;
     }
 
-    /** One output channel reading one input channel: out[oh, ow] = sum over taps of w[tap] * x[ih, iw]. */
+    /**
+     * One output channel reading one input channel: out[oh, ow] = sum over taps of w[tap] * x[ih, iw]. With a
+     * horizontal stride the channel is first split into its {@code sw} column phases, so that every tap reads a
+     * contiguous run (the inner loops then vectorize).
+     */
     private static void depthwise(int[] x, int xOff, int h, int wd, int[] w, int wOff, int kh, int kw, int[] out, int oOff,
                                   int oh, int ow, int sh, int sw, int dh, int dw, int pt, int pl) {
+        int[] src = x;
+        int srcOff = xOff, rowLen = wd, wp = wd;
+        if (sw > 1) {
+            wp = (wd + sw - 1) / sw; // columns per phase
+            rowLen = wp * sw;
+            src = new int[h * rowLen];
+            srcOff = 0;
+            for (int ih = 0; ih < h; ih++) {
+                for (int ph = 0; ph < sw; ph++) {
+                    int dst = ih * rowLen + ph * wp, from = xOff + ih * wd + ph;
+                    for (int j = 0; ph + j * sw < wd; j++) src[dst + j] = x[from + j * sw];
+                }
+            }
+        }
         for (int ki = 0; ki < kh; ki++) {
             for (int kj = 0; kj < kw; kj++) {
                 int wv = w[wOff + ki * kw + kj];
@@ -195,64 +238,64 @@ final class IntConv {
                 int colOff = kj * dw - pl;
                 // ow range with 0 <= ow*sw + colOff < wd
                 int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
-                int o1 = Math.min(ow, (wd - 1 - colOff) / sw + 1);
-                if (wd - 1 - colOff < 0) o1 = 0;
+                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
                 if (o0 >= o1) continue;
+                // input column o*sw + colOff lives in phase ph at index o + shift
+                int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
+                int base = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
                 for (int y = 0; y < oh; y++) {
                     int ih = y * sh + ki * dh - pt;
                     if (ih < 0 || ih >= h) continue;
-                    int xr = xOff + ih * wd + colOff;
+                    int xr = base + ih * rowLen;
                     int orow = oOff + y * ow;
+                    for (int o = o0; o < o1; o++) out[orow + o] += wv * src[xr + o];
+                }
+            }
+        }
+    }
+
+    /** Rows of channel {@code ci} (x starting at {@code base}) of the im2col matrix, row stride ld, from column off. */
+    private static void im2colFloat(int[] x, int base, int ci, int h, int wd, int kh, int kw, int oh, int ow, int sh, int sw,
+                                    int dh, int dw, int pt, int pl, float[] cols, int off, int ld) {
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                int row = ((ci * kh + ki) * kw + kj) * ld + off;
+                int colOff = kj * dw - pl;
+                int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
+                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
+                for (int y = 0; y < oh; y++) {
+                    int ih = y * sh + ki * dh - pt;
+                    if (ih < 0 || ih >= h) continue;
+                    int src = base + ih * wd + colOff;
+                    int r = row + y * ow;
                     if (sw == 1) {
-                        for (int o = o0; o < o1; o++) out[orow + o] += wv * x[xr + o];
+                        for (int o = o0; o < o1; o++) cols[r + o] = x[src + o];
                     } else {
-                        for (int o = o0; o < o1; o++) out[orow + o] += wv * x[xr + o * sw];
+                        for (int o = o0; o < o1; o++) cols[r + o] = x[src + o * sw];
                     }
                 }
             }
         }
     }
 
-    private static void im2colFloat(int[] x, int base, int cg, int h, int wd, int kh, int kw, int oh, int ow, int sh, int sw,
-                                    int dh, int dw, int pt, int pl, float[] cols) {
-        int ohw = oh * ow;
-        for (int ci = 0; ci < cg; ci++) {
-            for (int ki = 0; ki < kh; ki++) {
-                for (int kj = 0; kj < kw; kj++) {
-                    int row = ((ci * kh + ki) * kw + kj) * ohw;
-                    int colOff = kj * dw - pl;
-                    for (int y = 0; y < oh; y++) {
-                        int ih = y * sh + ki * dh - pt;
-                        if (ih < 0 || ih >= h) continue;
-                        int xr = base + (ci * h + ih) * wd;
-                        int r = row + y * ow;
-                        for (int o = 0; o < ow; o++) {
-                            int iw = o * sw + colOff;
-                            if (iw >= 0 && iw < wd) cols[r + o] = x[xr + iw];
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private static void im2colDouble(int[] x, int base, int cg, int h, int wd, int kh, int kw, int oh, int ow, int sh, int sw,
-                                     int dh, int dw, int pt, int pl, double[] cols) {
-        int ohw = oh * ow;
-        for (int ci = 0; ci < cg; ci++) {
-            for (int ki = 0; ki < kh; ki++) {
-                for (int kj = 0; kj < kw; kj++) {
-                    int row = ((ci * kh + ki) * kw + kj) * ohw;
-                    int colOff = kj * dw - pl;
-                    for (int y = 0; y < oh; y++) {
-                        int ih = y * sh + ki * dh - pt;
-                        if (ih < 0 || ih >= h) continue;
-                        int xr = base + (ci * h + ih) * wd;
-                        int r = row + y * ow;
-                        for (int o = 0; o < ow; o++) {
-                            int iw = o * sw + colOff;
-                            if (iw >= 0 && iw < wd) cols[r + o] = x[xr + iw];
-                        }
+    /** Rows of channel {@code ci} (x starting at {@code base}) of the im2col matrix, row stride ld, from column off. */
+    private static void im2colDouble(int[] x, int base, int ci, int h, int wd, int kh, int kw, int oh, int ow, int sh, int sw,
+                                    int dh, int dw, int pt, int pl, double[] cols, int off, int ld) {
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                int row = ((ci * kh + ki) * kw + kj) * ld + off;
+                int colOff = kj * dw - pl;
+                int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
+                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
+                for (int y = 0; y < oh; y++) {
+                    int ih = y * sh + ki * dh - pt;
+                    if (ih < 0 || ih >= h) continue;
+                    int src = base + ih * wd + colOff;
+                    int r = row + y * ow;
+                    if (sw == 1) {
+                        for (int o = o0; o < o1; o++) cols[r + o] = x[src + o];
+                    } else {
+                        for (int o = o0; o < o1; o++) cols[r + o] = x[src + o * sw];
                     }
                 }
             }

@@ -26,6 +26,21 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
 
+    /**
+     * Whether 1-D/2-D depthwise Conv prefers the direct row loops over libnd4j's depthwise_conv2d (measured ~3x
+     * slower than libnd4j for 3x3, so off; the loops still serve the dilated and generic-path cases).
+     */
+    static volatile boolean directDepthwise = false;
+
+    /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
+    static volatile boolean batchedMatmul = true;
+
+    /** Whether 1x1 stride-1 unpadded Conv runs as a plain GEMM rather than on libnd4j's conv2d. */
+    static volatile boolean gemmPointwise = true;
+
+    /** Whether plain 1-D/2-D max/average pooling runs on libnd4j's pooling ops (property condense.cpu.pool=java: never). */
+    static volatile boolean nd4jPool = !"java".equals(System.getProperty("condense.cpu.pool"));
+
     @Override
     public void register(KernelRegistry r) {
         r.add("Conv", NnKernels::conv);
@@ -89,8 +104,26 @@ final class NnKernels implements KernelRegistry.Group {
         }
         ConvOps.Geo g = ConvOps.forward(c, xs, kernel, false);
         for (long v : xs) if (v == 0) throw c.error("empty input " + Arrays.toString(xs));
-        INDArray y = nd4jConv && g.nd <= 2 ? nd4jConv(x, w, b, g, (int) group) : ConvOps.conv(x, w, b, g, (int) group);
+        INDArray y = null;
+        boolean depthwise = group == xs[1] && group > 1 && g.nd <= 2;
+        if (directDepthwise && depthwise) {
+            y = ConvOps.depthwise2d(x, w, b, g);
+        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)) {
+            try {
+                y = nd4jConv(x, w, b, g, (int) group);
+            } catch (RuntimeException e) {
+                y = null; // a configuration libnd4j/oneDNN rejects: use the generic path
+            }
+        }
+        if (y == null && depthwise) y = ConvOps.depthwise2d(x, w, b, g);
+        if (y == null) y = ConvOps.conv(x, w, b, g, (int) group);
         return OpContext.one(down(y, x0.dataType()));
+    }
+
+    /** oneDNN (libnd4j 1.0.0-M2.1) rejects many dilated convolutions; those go to the generic path. */
+    private static boolean dilated(ConvOps.Geo g) {
+        for (int v : g.d) if (v != 1) return true;
+        return false;
     }
 
     /** 1-D or 2-D convolution on libnd4j's conv2d / depthwise_conv2d (NCHW, OIHW weights). */
@@ -226,20 +259,21 @@ final class NnKernels implements KernelRegistry.Group {
         long K2 = tb ? bm.size(1) : bm.size(0), N = tb ? bm.size(0) : bm.size(1);
         if (K != K2) throw c.error("inner dimensions differ: A " + Arrays.toString(a.shape()) + (ta ? "^T" : "")
                 + ", B " + Arrays.toString(bm.shape()) + (tb ? "^T" : ""));
-        INDArray y;
-        if (K == 0) y = Nd4j.zeros(a.dataType(), M, N);
-        else {
-            y = Nd4j.gemm(Nd.contiguous(a), Nd.contiguous(bm), ta, tb);
-            if (alpha != 1.0) y.muli(alpha);
-        }
-        if (cm != null && beta != 0.0) {
-            INDArray cc = cm;
-            if (cc.rank() > 2 || !broadcastable(cc.shape(), new long[] {M, N})) {
-                throw c.error("C of shape " + Arrays.toString(cc.shape()) + " does not broadcast to [" + M + ", " + N + "]");
+        INDArray y = Nd4j.createUninitialized(a.dataType(), new long[] {M, N}, 'c');
+        boolean withC = cm != null && beta != 0.0;
+        if (withC) {
+            if (cm.rank() > 2 || !broadcastable(cm.shape(), new long[] {M, N})) {
+                throw c.error("C of shape " + Arrays.toString(cm.shape()) + " does not broadcast to [" + M + ", " + N + "]");
             }
-            if (beta != 1.0) cc = cc.mul(beta);
-            if (cc.rank() < 2) cc = cc.reshape('c', 1, cc.rank() == 0 ? 1 : cc.length());
-            y.addi(Arrays.equals(cc.shape(), y.shape()) ? cc : cc.broadcast(M, N));
+            INDArray cc = cm.rank() == 2 ? cm : cm.reshape('c', 1, cm.rank() == 0 ? 1 : cm.length());
+            y.assign(Arrays.equals(cc.shape(), y.shape()) ? cc : cc.broadcast(M, N));
+        }
+        if (K == 0) {
+            if (withC) y.muli(beta); else y.assign(0);
+        } else {
+            // y = alpha * op(A) op(B) + beta * y
+            INDArray r = Nd4j.gemm(ConvOps.dense(a), ConvOps.dense(bm), y, ta, tb, alpha, withC ? beta : 0.0);
+            if (r != y) y.assign(r);
         }
         if (y.dataType() != a0.dataType()) y = y.castTo(a0.dataType());
         return OpContext.one(y);
@@ -276,14 +310,22 @@ final class NnKernels implements KernelRegistry.Group {
             // one GEMM: [B*M, K] x [K, N] (batch of B is all ones here)
             INDArray a2 = Nd.contiguous(a).reshape('c', B * M, K);
             INDArray b2 = Nd.contiguous(bm).reshape('c', K, N);
-            y = a2.mmul(b2).reshape('c', concat(batch, M, N));
+            y = Nd4j.createUninitialized(a.dataType(), concat(batch, M, N), 'c');
+            ConvOps.gemmInto(a2, b2, y.reshape('c', B * M, N));
         } else {
             INDArray a3 = expand(a, batch, M, K).reshape('c', B, M, K);
             INDArray b3 = expand(bm, batch, K, N).reshape('c', B, K, N);
-            y = Nd4j.createUninitialized(a.dataType(), new long[] {B, M, N}, 'c');
-            for (long i = 0; i < B; i++) {
-                INDArray r = a3.slice(i).mmul(b3.slice(i));
-                y.slice(i).assign(r);
+            y = null;
+            if (batchedMatmul) {
+                try {
+                    y = Nd4j.matmul(a3, b3); // libnd4j batched matmul
+                } catch (RuntimeException e) {
+                    y = null;
+                }
+            }
+            if (y == null) {
+                y = Nd4j.createUninitialized(a.dataType(), new long[] {B, M, N}, 'c');
+                for (long i = 0; i < B; i++) ConvOps.gemmInto(a3.slice(i), b3.slice(i), y.slice(i));
             }
             y = y.reshape('c', concat(batch, M, N));
         }
@@ -335,9 +377,62 @@ final class NnKernels implements KernelRegistry.Group {
         boolean wantIdx = max && c.node().outputs().size() > 1 && !c.node().output(1).isEmpty();
         int storage = (int) c.attrLong("storage_order", 0);
         if (!max && c.node().hasAttr("dilations") && c.opset() < 19) throw c.error("AveragePool dilations need opset 19");
-        ConvOps.PoolResult r = ConvOps.pool(x, g, max, c.attrLong("count_include_pad", 0) != 0, wantIdx, storage);
+        boolean cip = c.attrLong("count_include_pad", 0) != 0;
+        if (!wantIdx && nd4jPool) {
+            INDArray y = null;
+            try {
+                y = nd4jPool(x, g, max, cip);
+            } catch (RuntimeException e) {
+                y = null; // a configuration libnd4j rejects: use the generic path
+            }
+            if (y != null) return OpContext.one(down(y, x0.dataType()));
+        }
+        ConvOps.PoolResult r = ConvOps.pool(x, g, max, cip, wantIdx, storage);
         INDArray y = down(r.y(), x0.dataType());
         return wantIdx ? new INDArray[] {y, r.indices()} : OpContext.one(y);
+    }
+
+    /** 1-D/2-D pooling on libnd4j (oneDNN when loaded), or null when the geometry is outside what it computes. */
+    static INDArray nd4jPool(INDArray x, ConvOps.Geo g, boolean max, boolean countIncludePad) {
+        if (g.nd > 2 || x.dataType() != DataType.FLOAT && x.dataType() != DataType.DOUBLE) return null;
+        for (int v : g.d) if (v != 1) return null;
+        boolean oneD = g.nd == 1;
+        int[] k = g.k, s = g.s, pb = g.pb, pe = g.pe, in = g.in, out = g.out;
+        if (oneD) {
+            x = x.reshape('c', x.size(0), x.size(1), 1, x.size(2));
+            k = new int[] {1, k[0]}; s = new int[] {1, s[0]}; pb = new int[] {0, pb[0]}; pe = new int[] {0, pe[0]};
+            in = new int[] {1, in[0]}; out = new int[] {1, out[0]};
+        }
+        boolean padded = pb[0] != 0 || pb[1] != 0 || pe[0] != 0 || pe[1] != 0;
+        // libnd4j M2.1 ignores the INCLUDE_PADDING divisor mode (it always excludes padding)
+        if (!max && countIncludePad && padded) return null;
+        long pH = pb[0], pW = pb[1];
+        if (pb[0] != pe[0] || pb[1] != pe[1]) {
+            if (!max) return null; // the divisor would count the explicit padding
+            x = Nd4j.pad(x, new int[][] {{0, 0}, {0, 0}, {pb[0], pe[0]}, {pb[1], pe[1]}},
+                    org.nd4j.linalg.api.ops.impl.transforms.Pad.Mode.CONSTANT, Double.NEGATIVE_INFINITY);
+            in = new int[] {in[0] + pb[0] + pe[0], in[1] + pb[1] + pe[1]};
+            pH = 0;
+            pW = 0;
+        }
+        for (int i = 0; i < 2; i++) {
+            long p = i == 0 ? pH : pW;
+            if ((in[i] + 2 * p - k[i]) / s[i] + 1 != out[i]) return null; // ceil_mode adding a window
+        }
+        org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig cfg =
+                org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig.builder()
+                        .kH(k[0]).kW(k[1]).sH(s[0]).sW(s[1]).pH(pH).pW(pW).dH(1).dW(1)
+                        .paddingMode(PaddingMode.VALID).isNHWC(false)
+                        .type(max ? org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Pooling2DType.MAX
+                                : org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Pooling2DType.AVG)
+                        .divisor(countIncludePad ? org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Divisor.INCLUDE_PADDING
+                                : org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D.Divisor.EXCLUDE_PADDING)
+                        .build();
+        INDArray xc = Nd.contiguous(x);
+        INDArray y = max ? exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.MaxPooling2D(xc, null, cfg))
+                : exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.AvgPooling2D(xc, null, cfg));
+        if (oneD) y = y.reshape('c', y.size(0), y.size(1), y.size(3));
+        return y;
     }
 
     static INDArray[] globalPool(OpContext c, boolean max) {
@@ -347,8 +442,17 @@ final class NnKernels implements KernelRegistry.Group {
         if (xs.length < 3) throw c.error("X must have rank >= 3, got " + Arrays.toString(xs));
         long[] os = xs.clone();
         for (int i = 2; i < os.length; i++) os[i] = 1;
-        INDArray x3 = Nd.contiguous(x).reshape('c', xs[0], xs[1], x.length() / Math.max(1, xs[0] * xs[1]));
-        INDArray y = (max ? x3.max(2) : x3.mean(2)).reshape('c', os);
+        long NC = xs[0] * xs[1], S = x.length() / Math.max(1, NC);
+        INDArray y;
+        if (max || NC * S == 0) {
+            y = Nd.contiguous(x).reshape('c', xs[0], xs[1], S).max(2).reshape('c', os);
+        } else {
+            // mean over S as a matrix-vector product with ones / S
+            y = Nd4j.createUninitialized(x.dataType(), new long[] {NC, 1}, 'c');
+            INDArray r = Nd4j.gemm(Nd.contiguous(x).reshape('c', NC, S), ConvOps.ones(x.dataType(), S), y, false, true, 1.0 / S, 0.0);
+            if (r != y) y.assign(r);
+            y = y.reshape('c', os);
+        }
         return OpContext.one(down(y, x0.dataType()));
     }
 
@@ -372,32 +476,44 @@ final class NnKernels implements KernelRegistry.Group {
         double eps = c.attrFloat("epsilon", 1e-5f);
         long[] xs = x.shape();
         if (xs.length < 2) throw c.error("X must have rank >= 2");
-        // a = scale / sqrt(var + eps), b = bias - mean * a, y = x * a + b per channel
-        INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
-        INDArray bb = bias.sub(mean.mul(a));
-        INDArray y = Nd4j.createUninitialized(t, xs, 'c');
         INDArray xc = Nd.contiguous(x);
-        if (a.rank() <= 1) {
-            if (a.length() != xs[1]) throw c.error("scale must have " + xs[1] + " values, got " + a.length());
-            INDArray av = a.reshape(a.length()), bv = bb.reshape(bb.length());
-            if (xs.length == 2) {
-                Broadcast.mul(xc, av, y, 1);
-                Broadcast.add(y, bv, y, 1);
-            } else {
-                long rest = x.length() / (xs[0] * xs[1]);
-                INDArray x3 = xc.reshape('c', xs[0], xs[1], rest), y3 = y.reshape('c', xs[0], xs[1], rest);
-                Broadcast.mul(x3, av, y3, 1);
-                Broadcast.add(y3, bv, y3, 1);
+        INDArray y;
+        if (scale.rank() <= 1) {
+            if (scale.length() != xs[1] || bias.length() != xs[1] || mean.length() != xs[1] || var.length() != xs[1]) {
+                throw c.error("scale, B, mean and var must have " + xs[1] + " values");
             }
+            long rest = x.length() / (xs[0] * xs[1]);
+            y = normalizeChannels(xc.reshape('c', xs[0], xs[1], rest), mean.reshape(xs[1]), var.reshape(xs[1]),
+                    scale.reshape(xs[1]), bias.reshape(xs[1]), eps).reshape('c', xs);
         } else {
             // spatial=0 (opset 7-8): per-activation parameters of shape [C, D1, ...]
+            INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
+            INDArray bb = bias.sub(mean.mul(a));
             long[] ps = new long[xs.length];
             ps[0] = 1;
             System.arraycopy(a.shape(), 0, ps, 1, a.rank());
             if (!broadcastable(ps, xs)) throw c.error("scale shape " + Arrays.toString(a.shape()) + " does not fit X " + Arrays.toString(xs));
-            y.assign(xc.mul(a.reshape('c', ps).broadcast(xs)).addi(bb.reshape('c', ps).broadcast(xs)));
+            y = xc.mul(a.reshape('c', ps).broadcast(xs)).addi(bb.reshape('c', ps).broadcast(xs));
         }
         return OpContext.one(down(y, x0.dataType()));
+    }
+
+    /**
+     * y[n, c, s] = (x[n, c, s] - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c] for a dense x [N, C, S], on
+     * libnd4j's batchnorm op (one pass; broadcast ops are several times slower).
+     */
+    static INDArray normalizeChannels(INDArray x3, INDArray mean, INDArray var, INDArray scale, INDArray bias, double eps) {
+        try {
+            return exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3, mean.dup(), var.dup(),
+                    scale.dup(), bias.dup(), eps, 1));
+        } catch (RuntimeException e) {
+            INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
+            INDArray b = bias.sub(mean.mul(a));
+            INDArray y = Nd4j.createUninitialized(x3.dataType(), x3.shape(), 'c');
+            Broadcast.mul(x3, a, y, 1);
+            Broadcast.add(y, b, y, 1);
+            return y;
+        }
     }
 
     static INDArray[] layerNorm(OpContext c) {
@@ -459,15 +575,14 @@ final class NnKernels implements KernelRegistry.Group {
         if (scale.length() != xs[1] || bias.length() != xs[1]) throw c.error("scale and B must have " + xs[1] + " values");
         double eps = c.attrFloat("epsilon", 1e-5f);
         long S = x.length() / (xs[0] * xs[1]);
-        INDArray x2 = Nd.contiguous(x).reshape('c', xs[0] * xs[1], S);
-        INDArray mean = x2.mean(true, 1);
-        INDArray xc = x2.subColumnVector(mean);
-        INDArray var = xc.mul(xc).mean(true, 1);
-        INDArray y = xc.muliColumnVector(Transforms.sqrt(var.addi(eps), false).rdivi(1.0));
-        INDArray y3 = y.reshape('c', xs[0], xs[1], S);
-        Broadcast.mul(y3, scale.reshape(xs[1]), y3, 1);
-        Broadcast.add(y3, bias.reshape(xs[1]), y3, 1);
-        return OpContext.one(down(y3.reshape('c', xs), x0.dataType()));
+        long NC = xs[0] * xs[1];
+        INDArray x2 = Nd.contiguous(x).reshape('c', NC, S);
+        INDArray mean = x2.mean(1);
+        INDArray var = x2.var(false, 1); // biased (population) variance
+        INDArray sc = xs[0] == 1 ? scale.reshape(NC) : scale.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
+        INDArray bi = xs[0] == 1 ? bias.reshape(NC) : bias.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
+        INDArray y = normalizeChannels(x2.reshape('c', 1, NC, S), mean.reshape(NC), var.reshape(NC), sc, bi, eps);
+        return OpContext.one(down(y.reshape('c', xs), x0.dataType()));
     }
 
     static INDArray[] lrn(OpContext c) {
@@ -480,7 +595,7 @@ final class NnKernels implements KernelRegistry.Group {
         if (xs.length < 3) throw c.error("X must have rank >= 3, got " + Arrays.toString(xs));
         int N = (int) xs[0], C = (int) xs[1];
         int S = (int) (x0.length() / Math.max(1, (long) N * C));
-        double[] xd = Nd.contiguous(x0.castTo(DataType.DOUBLE)).data().asDouble();
+        double[] xd = ConvOps.doublesOf(x0);
         double[] y = new double[xd.length];
         int lo = (int) ((size - 1) / 2), hi = (int) (size - 1 - (size - 1) / 2);
         double scale = alpha / size;
@@ -500,6 +615,6 @@ final class NnKernels implements KernelRegistry.Group {
                 }
             }
         });
-        return OpContext.one(Nd4j.create(y, xs, 'c').castTo(x0.dataType()));
+        return OpContext.one(down(ConvOps.wrap(y, xs), x0.dataType()));
     }
 }

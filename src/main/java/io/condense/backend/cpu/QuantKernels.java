@@ -127,13 +127,25 @@ final class QuantKernels implements KernelRegistry.Group {
         return OpContext.one(intsOut(q, x.shape(), out));
     }
 
-    /** saturate(round_half_even(x / s) + z), the division in float32 as ONNX Runtime does. */
+    /** saturate(round_half_even(x / s) + z), the division in float32 as ONNX Runtime does; NaN gives z. */
     static int quantize(float x, float s, int z, long lo, long hi) {
-        double v = Math.rint(x / s) + z;
+        float f = x / s;
+        if (hi - lo <= (1 << 21)) return sat(f, z, lo - z, hi - z);
+        double v = Math.rint(f) + z;
         if (v < lo) return (int) lo;
         if (v > hi) return (int) hi;
         if (Double.isNaN(v)) return z;
         return (int) v;
+    }
+
+    /**
+     * round_half_even(clamp(f, fmin, fmax)) + z for bounds of magnitude below 2^22 (8- and 16-bit types): clamping
+     * to the integer bounds before rounding gives the same result as saturating after, and lets the float rounding
+     * trick apply. NaN gives z.
+     */
+    static int sat(float f, int z, float fmin, float fmax) {
+        f = f < fmin ? fmin : f > fmax ? fmax : f;
+        return (int) ((f + ROUND_MAGIC) - ROUND_MAGIC) + z;
     }
 
     private static void checkQuantType(OpContext ctx, DType t) {
@@ -201,7 +213,8 @@ final class QuantKernels implements KernelRegistry.Group {
         DType out = qtype(ctx, 7);
         long lo = out.minValue(), hi = out.maxValue();
         int[] q = new int[acc.length];
-        for (int i = 0; i < acc.length; i++) q[i] = requant(acc[i], mult[mult.length == 1 ? 0 : i % n], yz, lo, hi);
+        if (mult.length == 1) requantRun(acc, 0, acc.length, 0, mult[0], yz, lo, hi, q);
+        else for (int i = 0; i < acc.length; i++) q[i] = requant(acc[i], mult[i % n], yz, lo, hi);
         return OpContext.one(intsOut(q, shape, out));
     }
 
@@ -210,6 +223,23 @@ final class QuantKernels implements KernelRegistry.Group {
         float f = (float) acc * m;
         double v = Math.rint(f) + z;
         return (int) (v < lo ? lo : v > hi ? hi : v);
+    }
+
+    /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to an integer, half to even. */
+    static final float ROUND_MAGIC = 12582912f;
+
+    /**
+     * {@link #requant} over a run of accumulators sharing one multiplier, writing {@code q[qOff..qOff+n)}: the
+     * product is clamped to [lo - z, hi - z] first (as MLAS does; the result is the same) so that the rounding
+     * trick applies.
+     */
+    static void requantRun(int[] acc, int off, int n, int bias, float m, int z, long lo, long hi, int[] q) {
+        if (hi - lo > (1 << 21)) {
+            for (int i = off; i < off + n; i++) q[i] = requant(acc[i] + bias, m, z, lo, hi);
+            return;
+        }
+        float fmin = lo - z, fmax = hi - z;
+        for (int i = off; i < off + n; i++) q[i] = sat((float) (acc[i] + bias) * m, z, fmin, fmax);
     }
 
     // ---------------------------------------------------------------- ConvInteger / QLinearConv
@@ -236,21 +266,28 @@ final class QuantKernels implements KernelRegistry.Group {
         if (bias != null && bias.length != m) throw ctx.error("bias must have " + m + " values, got " + bias.length);
         DType out = qtype(ctx, 7);
         long lo = out.minValue(), hi = out.maxValue();
+        if (out != DType.UINT8 && out != DType.INT8) throw ctx.error("y must be uint8 or int8, got " + out);
         int[] acc = r.acc();
-        int[] q = new int[acc.length];
+        byte[] q = new byte[acc.length];
         int batch = (int) shape[0];
+        float fmin = lo - yz, fmax = hi - yz;
         for (int i = 0, b = 0; b < batch; b++) {
             for (int c = 0; c < m; c++) {
                 float mult = xs * ws[ws.length == 1 ? 0 : c] / ys;
                 int bv = bias == null ? 0 : bias[c];
-                for (int k = 0; k < spatial; k++, i++) q[i] = requant(acc[i] + bv, mult, yz, lo, hi);
+                for (int e = i + spatial; i < e; i++) q[i] = (byte) sat((float) (acc[i] + bv) * mult, yz, fmin, fmax);
             }
         }
-        return OpContext.one(intsOut(q, shape, out));
+        return OpContext.one(Nd.toNd(Tensor.of(out, shape, q)));
     }
 
     // ---------------------------------------------------------------- com.microsoft element-wise ops
 
+    /**
+     * QLinearAdd / QLinearMul, computed as ONNX Runtime's MLAS kernels do on x86 so that results match bit for bit:
+     * the broadcast decides per innermost span whether one operand is a scalar (ORT then swaps the operands so the
+     * scalar comes second), and the float expression, including its fused multiply-adds, follows the kernel.
+     */
     private static INDArray[] qlinearBinary(OpContext ctx, boolean mul) {
         INDArray a = ctx.in(0), b = ctx.in(3);
         float as = scalar(ctx, ctx.in(1), "A_scale");
@@ -260,26 +297,66 @@ final class QuantKernels implements KernelRegistry.Group {
         float cs = scalar(ctx, ctx.in(6), "C_scale");
         int cz = ctx.has(7) ? ints(ctx.in(7))[0] : 0;
         DType out = Nd.fromNd(a.dataType());
+        if (Nd.fromNd(b.dataType()) != out) throw ctx.error("A and B must have the same type");
         long lo = out.minValue(), hi = out.maxValue();
         long[] shape = Broadcast.shape(ctx, a.shape(), b.shape());
         int[] av = ints(a), bv = ints(b);
         int[] ai = Broadcast.index(a.shape(), shape), bi = Broadcast.index(b.shape(), shape);
         int n = ai.length;
         int[] q = new int[n];
+        int scalarSide = scalarSide(a.shape(), b.shape(), shape);
+        float fmin = lo, fmax = hi;
         if (mul) {
+            // MlasQLinearMul (SSE2): float(int32 product) * ratio + float(zc), rounded half to even, saturated
             float ratio = as * bs / cs;
-            for (int i = 0; i < n; i++) {
-                float v = (float) (av[ai[i]] - az) * (float) (bv[bi[i]] - bz) * ratio;
-                q[i] = clamp(Math.rint(v) + cz, lo, hi);
-            }
+            float zc = cz;
+            for (int i = 0; i < n; i++) q[i] = sat((float) ((av[ai[i]] - az) * (bv[bi[i]] - bz)) * ratio + zc, 0, fmin, fmax);
+        } else if (scalarSide == 0) {
+            float rac = as / cs, rbc = bs / cs;
+            float fixed = addFixedPart(rac, az, rbc, bz, cz);
+            for (int i = 0; i < n; i++) q[i] = sat(Math.fma((float) av[ai[i]], rac, Math.fma((float) bv[bi[i]], rbc, fixed)), 0, fmin, fmax);
         } else {
+            // the span operand plays MLAS's A, the scalar one B
+            boolean aScalar = scalarSide == 1;
+            float sSpan = aScalar ? bs : as, sScalar = aScalar ? as : bs;
+            int zSpan = aScalar ? bz : az, zScalar = aScalar ? az : bz;
+            int[] vSpan = aScalar ? bv : av, iSpan = aScalar ? bi : ai, vScalar = aScalar ? av : bv, iScalar = aScalar ? ai : bi;
+            float rac = sSpan / cs, rbc = sScalar / cs;
+            float fixed = addFixedPart(rac, zSpan, rbc, zScalar, cz);
             for (int i = 0; i < n; i++) {
-                float va = as * (float) (av[ai[i]] - az);
-                float vb = bs * (float) (bv[bi[i]] - bz);
-                q[i] = clamp(Math.rint((va + vb) / cs) + cz, lo, hi);
+                float withScalar = fixed + (float) vScalar[iScalar[i]] * rbc;
+                q[i] = sat(Math.fma((float) vSpan[iSpan[i]], rac, withScalar), 0, fmin, fmax);
             }
         }
         return OpContext.one(intsOut(q, shape, out));
+    }
+
+    /**
+     * MLAS's constant term float(zc) - (rac * za + rbc * zb). (Whether the C++ compiler fuses one product into an
+     * FMA does not change any result over the full uint8 x uint8 input range in our tests.)
+     */
+    static float addFixedPart(float rac, int za, float rbc, int zb, int zc) {
+        return (float) zc - (rac * za + rbc * zb);
+    }
+
+    /**
+     * Which operand ORT's broadcaster treats as a scalar over each innermost span: 1 for A, 2 for B, 0 for neither.
+     * That is decided by the innermost output axis longer than 1: an operand broadcast along it is the scalar.
+     */
+    static int scalarSide(long[] a, long[] b, long[] out) {
+        long na = 1, nb = 1;
+        for (long d : a) na *= d;
+        for (long d : b) nb *= d;
+        if (na == 1) return 1;
+        if (nb == 1) return 2;
+        int r = out.length;
+        for (int d = r - 1; d >= 0; d--) {
+            if (out[d] == 1) continue;
+            long da = d - (r - a.length) >= 0 ? a[d - (r - a.length)] : 1;
+            long db = d - (r - b.length) >= 0 ? b[d - (r - b.length)] : 1;
+            return da == 1 ? 1 : db == 1 ? 2 : 0;
+        }
+        return 0;
     }
 
     private static INDArray[] qlinearGlobalAveragePool(OpContext ctx) {
@@ -318,7 +395,7 @@ final class QuantKernels implements KernelRegistry.Group {
                     sum[c] = t;
                 }
             }
-            for (int c = 0; c < ch; c++) q[b * ch + c] = clamp(Math.rint((float) (sum[c] + bias) * scale) + yz, lo, hi);
+            for (int c = 0; c < ch; c++) q[b * ch + c] = sat((float) (sum[c] + bias) * scale, yz, lo - yz, hi - yz);
         }
         return OpContext.one(intsOut(q, os, out));
     }
@@ -347,27 +424,26 @@ final class QuantKernels implements KernelRegistry.Group {
 
     // ---------------------------------------------------------------- helpers
 
-    static int clamp(double v, long lo, long hi) {
-        return (int) (v < lo ? lo : v > hi ? hi : v);
-    }
-
     private static float scalar(OpContext ctx, INDArray a, String what) {
         if (a.length() != 1) throw ctx.error(what + " must be a scalar, got shape " + Arrays.toString(a.shape()));
         return Nd.floats(a)[0];
     }
 
     /** The values of an integer array (int8/uint8/int16/uint16/int32/int64 and 4-bit held in bytes) as ints. */
-    static int[] ints(INDArray a) {
+    static int[] ints(INDArray a) { return ints(a, 0); }
+
+    /** {@link #ints(INDArray)} minus {@code z}, in the same pass. */
+    static int[] ints(INDArray a, int z) {
         Tensor t = Nd.toTensor(a, null);
         int n = t.size();
         int[] r = new int[n];
         switch (t.dtype()) {
-            case INT8 -> { byte[] b = (byte[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i]; }
-            case UINT8, BOOL -> { byte[] b = (byte[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i] & 0xFF; }
-            case INT16 -> { short[] b = (short[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i]; }
-            case UINT16 -> { short[] b = (short[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i] & 0xFFFF; }
-            case INT32 -> { return (int[]) t.data(); }
-            case INT64, UINT32, UINT64 -> { long[] b = (long[]) t.data(); for (int i = 0; i < n; i++) r[i] = (int) b[i]; }
+            case INT8 -> { byte[] b = (byte[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i] - z; }
+            case UINT8, BOOL -> { byte[] b = (byte[]) t.data(); for (int i = 0; i < n; i++) r[i] = (b[i] & 0xFF) - z; }
+            case INT16 -> { short[] b = (short[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i] - z; }
+            case UINT16 -> { short[] b = (short[]) t.data(); for (int i = 0; i < n; i++) r[i] = (b[i] & 0xFFFF) - z; }
+            case INT32 -> { int[] b = (int[]) t.data(); for (int i = 0; i < n; i++) r[i] = b[i] - z; }
+            case INT64, UINT32, UINT64 -> { long[] b = (long[]) t.data(); for (int i = 0; i < n; i++) r[i] = (int) b[i] - z; }
             default -> throw new io.condense.ir.ModelException("expected an integer tensor, got " + t.dtype());
         }
         return r;

@@ -37,7 +37,8 @@ final class ReduceKernels implements KernelRegistry.Group {
         boolean keep = c.attrLong("keepdims", 1) != 0;
         long[] axes = ShapeKernels.axes(c, axesInputFrom, 1);
         if (axes == null || axes.length == 0) {
-            if (c.opset() >= axesInputFrom && c.attrLong("noop_with_empty_axes", 0) != 0) return a;
+            // no reduction, "but other operations will be performed" (ReduceSumSquare acts as Square)
+            if (c.opset() >= axesInputFrom && c.attrLong("noop_with_empty_axes", 0) != 0) return noop(c, kind, a);
             axes = new long[r];
             for (int i = 0; i < r; i++) axes[i] = i;
         }
@@ -69,6 +70,27 @@ final class ReduceKernels implements KernelRegistry.Group {
             return ElementwiseKernels.floatOp(a, x -> Broadcast.reshape(floatReduce(kind, x, dims, cnt), outShape));
         }
         return Broadcast.reshape(intReduce(c, kind, a, red, keepShape, count), outShape);
+    }
+
+    private static INDArray noop(OpContext c, Kind kind, INDArray a) {
+        if (kind != Kind.L1 && kind != Kind.L2 && kind != Kind.SUM_SQUARE && kind != Kind.LOG_SUM) return a;
+        if (a.length() == 0) return a;
+        if (Broadcast.isFloat(a.dataType())) {
+            return ElementwiseKernels.floatOp(a, x -> switch (kind) {
+                case SUM_SQUARE -> x.mul(x);
+                case LOG_SUM -> Transforms.log(x, true);
+                default -> Transforms.abs(x, true);
+            });
+        }
+        long[] v = Broadcast.longs(a);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = switch (kind) {
+                case SUM_SQUARE -> v[i] * v[i];
+                case LOG_SUM -> (long) Math.log((double) v[i]);
+                default -> Math.abs(v[i]);
+            };
+        }
+        return Broadcast.fromLongs(v, a.shape().clone(), a.dataType());
     }
 
     private static INDArray floatReduce(Kind kind, INDArray x, int[] dims, long count) {

@@ -302,6 +302,12 @@ final class ShapeKernels implements KernelRegistry.Group {
         long[] os = s.clone();
         os[axis] = idx.length;
         if (Broadcast.size(os) == 0) return Nd4j.create(a.dataType(), os);
+        DataType dt = a.dataType();
+        if (dt != DataType.FLOAT && dt != DataType.DOUBLE && dt != DataType.INT && dt != DataType.LONG) {
+            // ND4J's gather rejects some element types: move through an exact wider type
+            DataType wide = Broadcast.isHalf(dt) ? DataType.FLOAT : DataType.LONG;
+            return take(a.castTo(wide), axis, idx).castTo(dt);
+        }
         INDArray indices = Nd4j.createFromArray(Broadcast.toInts(idx));
         INDArray z = Nd4j.createUninitialized(a.dataType(), os, 'c');
         Gather g = new Gather(Nd.contiguous(a), indices, axis);

@@ -97,6 +97,12 @@ public final class CudaMemory {
         CudaRuntime.check("cudaMemset", cudart.cudaMemset(dst.pointer(), byteValue, bytes));
     }
 
+    /** cudaMemsetAsync on {@code stream} (null = legacy default stream). */
+    public static void fill(DeviceBuffer dst, int byteValue, long bytes, CudaStream stream) {
+        need(dst, bytes);
+        CudaRuntime.check("cudaMemsetAsync", cudart.cudaMemsetAsync(dst.pointer(), byteValue, bytes, stream == null ? null : stream.handle()));
+    }
+
     private static void need(DeviceBuffer b, long bytes) {
         if (bytes > b.bytes()) throw new IllegalArgumentException("copy of " + bytes + " bytes with a " + b.bytes() + "-byte device buffer");
     }

@@ -28,7 +28,7 @@ public final class CudaModule implements AutoCloseable {
 
     /** Loads an image: fatbin/cubin bytes, or NUL-terminated PTX text (the driver JIT-compiles PTX). */
     public static CudaModule load(String label, byte[] image) {
-        CudaRuntime.require();
+        CudaRuntime.ensureContext();
         CUmod_st m = new CUmod_st();
         try (BytePointer p = new BytePointer(image.length + 1)) {
             p.put(image).put(image.length, (byte) 0);
@@ -62,6 +62,7 @@ public final class CudaModule implements AutoCloseable {
 
     /** Launches {@code kernel} with {@code cfg} on {@code stream} (null = legacy default stream). */
     public void launch(String kernel, LaunchConfig cfg, CudaStream stream, KernelArgs args) {
+        CudaRuntime.ensureContext();
         CUfunc_st f = function(kernel);
         if (cfg.sharedBytes() > 48 * 1024) {
             CudaRuntime.checkDriver("cuFuncSetAttribute(" + kernel + ")", cudart.cuFuncSetAttribute(f,

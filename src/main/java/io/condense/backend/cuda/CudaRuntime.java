@@ -145,6 +145,18 @@ public final class CudaRuntime {
         CURRENT.set(device);
     }
 
+    /**
+     * Makes sure the calling thread has a current context (the primary context of the runtime's current device)
+     * before driver-API calls such as cuModuleLoadData / cuLaunchKernel; cheap after the first call per thread.
+     */
+    public static void ensureContext() {
+        require();
+        if (CURRENT.get() != null) return;
+        int[] d = new int[1];
+        check("cudaGetDevice", cudart.cudaGetDevice(d));
+        use(d[0]);
+    }
+
     /** Throws {@link CudaException} naming {@code call} and the runtime error when {@code rc != cudaSuccess}. */
     public static void check(String call, int rc) {
         if (rc != 0) throw new CudaException(call, rc, errorName(rc));

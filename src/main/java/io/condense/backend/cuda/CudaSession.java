@@ -61,21 +61,7 @@ final class CudaSession implements Session {
         this.graph = graph;
         this.order = graph.topologicalOrder();
         this.hostConstants = graph.initializers();
-        for (Node n : order) {
-            String op = n.opType();
-            if (!n.domain().isEmpty() || !(ElementwiseOps.UNARY.containsKey(op) || ElementwiseOps.BINARY.containsKey(op) || OTHER_OPS.contains(op))) {
-                Set<String> all = new TreeSet<>(ElementwiseOps.UNARY.keySet());
-                all.addAll(ElementwiseOps.BINARY.keySet());
-                all.addAll(OTHER_OPS);
-                throw new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + op + " at node "
-                        + n.label() + " (the CUDA backend supports: " + String.join(", ", all) + ")");
-            }
-        }
-        for (ValueInfo in : graph.inputs()) {
-            if (in.type().dtype() != null && in.type().dtype() != DType.FLOAT32) {
-                throw new ModelException("the CUDA backend runs float32 graphs only; input '" + in.name() + "' is " + in.type());
-            }
-        }
+        validate(graph);
         CudaRuntime.use(deviceOrdinal);
         this.device = CudaRuntime.devices().get(deviceOrdinal);
         this.stream = new CudaStream(true);
@@ -101,6 +87,59 @@ final class CudaSession implements Session {
         for (int i = 0; i < order.size(); i++) rel.add(new ArrayList<>());
         lastUse.forEach((v, i) -> { if (!constants.containsKey(v) && !hostConstants.containsKey(v)) rel.get(i).add(v); });
         releaseAfter = rel.stream().map(l -> l.toArray(new String[0])).toArray(String[][]::new);
+    }
+
+    /**
+     * Throws {@link ModelException} naming the first node (or input) the CUDA backend cannot run; no GPU needed.
+     */
+    static void validate(Graph graph) {
+        for (Node n : graph.topologicalOrder()) {
+            String op = n.opType();
+            if (!n.domain().isEmpty() || !(ElementwiseOps.UNARY.containsKey(op) || ElementwiseOps.BINARY.containsKey(op) || OTHER_OPS.contains(op))) {
+                Set<String> all = new TreeSet<>(ElementwiseOps.UNARY.keySet());
+                all.addAll(ElementwiseOps.BINARY.keySet());
+                all.addAll(OTHER_OPS);
+                throw new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + op + " at node "
+                        + n.label() + " (the CUDA backend supports: " + String.join(", ", all) + ")");
+            }
+        }
+        for (Node n : graph.topologicalOrder()) checkSupported(n, graph);
+        for (ValueInfo in : graph.inputs()) {
+            if (in.type().dtype() != null && in.type().dtype() != DType.FLOAT32) {
+                throw new ModelException("the CUDA backend runs float32 graphs only; input '" + in.name() + "' is " + in.type());
+            }
+        }
+    }
+
+    /** Refuses at open time what the CUDA ops cannot do, so that a session never fails half-way for that. */
+    private static void checkSupported(Node n, Graph g) {
+        String op = n.opType();
+        java.util.function.Function<String, ModelException> no = why ->
+                new ModelException("node " + n.label() + ": " + op + " " + why + " is not supported on CUDA");
+        java.util.function.IntPredicate constant = i -> !n.hasInput(i) || g.initializers().containsKey(n.input(i));
+        switch (op) {
+            case "Clip" -> { if (!constant.test(1) || !constant.test(2)) throw no.apply("with non-constant min/max"); }
+            case "Reshape" -> { if (!constant.test(1)) throw no.apply("with a non-constant shape"); }
+            case "Gelu" -> { if (!n.attrString("approximate", "none").equals("none")) throw no.apply("approximate=tanh"); }
+            case "Conv" -> {
+                String ap = n.attrString("auto_pad", "NOTSET");
+                if (!List.of("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER").contains(ap)) throw no.apply("auto_pad=" + ap);
+                long[] ks = n.attrLongs("kernel_shape", null);
+                Tensor w = g.initializers().get(n.input(1));
+                int rank = ks != null ? ks.length : w != null ? w.rank() - 2 : 2;
+                if (rank != 2) throw no.apply(rank + "D");
+                long[] pads = n.attrLongs("pads", null);
+                if (pads != null && (pads[0] != pads[2] || pads[1] != pads[3])) throw no.apply("with asymmetric pads");
+            }
+            default -> {
+                if (ElementwiseOps.BINARY.containsKey(op) && n.inputs().size() != 2) throw no.apply("with " + n.inputs().size() + " inputs");
+            }
+        }
+        for (int i = 0; i < n.inputs().size(); i++) {
+            if (!n.hasInput(i) || (op.equals("Reshape") && i == 1)) continue;
+            DType t = g.typeOf(n.input(i)).dtype();
+            if (t != null && t != DType.FLOAT32) throw no.apply("on " + t.name().toLowerCase() + " input '" + n.input(i) + "'");
+        }
     }
 
     @Override
@@ -278,8 +317,8 @@ final class CudaSession implements Session {
      * Row-major C[M,N] = alpha * op(A) * op(B): cuBLAS is column-major, so compute C^T = op(B)^T * op(A)^T, which
      * is the same memory. A is [M,K] ([K,M] when transA), B is [K,N] ([N,K] when transB).
      */
-    private void sgemm(DValue a, DValue b, DValue c, int m, int n, int k, boolean transA, boolean transB, float alpha) {
-        try (FloatPointer al = new FloatPointer(alpha); FloatPointer be = new FloatPointer(0f)) {
+    private void sgemm(DValue a, DValue b, DValue c, int m, int n, int k, boolean transA, boolean transB, float alpha, float beta) {
+        try (FloatPointer al = new FloatPointer(alpha); FloatPointer be = new FloatPointer(beta)) {
             checkBlas("cublasSgemm", cublas.cublasSgemm_v2(blas(),
                     transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
                     n, m, k, al, new FloatPointer(b.buf().pointer()), transB ? k : n,
@@ -287,18 +326,39 @@ final class CudaSession implements Session {
         }
     }
 
+    /** {@code batch} independent row-major [M,K] x [K,N] products; strideA 0 broadcasts A over the batch. */
+    private void sgemmBatched(DValue a, DValue b, DValue c, int m, int n, int k, long strideA, long strideB, int batch) {
+        try (FloatPointer al = new FloatPointer(1f); FloatPointer be = new FloatPointer(0f)) {
+            checkBlas("cublasSgemmStridedBatched", cublas.cublasSgemmStridedBatched(blas(), cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N,
+                    n, m, k, al, new FloatPointer(b.buf().pointer()), n, strideB, new FloatPointer(a.buf().pointer()), k, strideA,
+                    be, new FloatPointer(c.buf().pointer()), n, (long) m * n, batch));
+        }
+    }
+
     private DValue matmul(Node n, DValue a, DValue b) {
         long[] as = a.shape(), bs = b.shape();
-        if (bs.length != 2 || as.length < 1) {
-            throw new ModelException("node " + n.label() + ": MatMul on CUDA needs B of rank 2, got " + Arrays.toString(bs));
+        if (as.length < 1 || bs.length < 1) throw new ModelException("node " + n.label() + ": MatMul of a scalar");
+        boolean vecA = as.length == 1, vecB = bs.length == 1;
+        long[] a2 = vecA ? new long[] {1, as[0]} : as, b2 = vecB ? new long[] {bs[0], 1} : bs;
+        long m = a2[a2.length - 2], k = a2[a2.length - 1], kb = b2[b2.length - 2], nn = b2[b2.length - 1];
+        if (k != kb) throw new ModelException("node " + n.label() + ": MatMul shapes " + Arrays.toString(as) + " x " + Arrays.toString(bs));
+        long[] batchA = Arrays.copyOf(a2, a2.length - 2), batchB = Arrays.copyOf(b2, b2.length - 2);
+        long[] batch = ElementwiseOps.broadcast(batchA, batchB)[0];
+        long nb = Tensor.checkedSize(batch), na = Tensor.checkedSize(batchA), nbb = Tensor.checkedSize(batchB);
+        List<Long> out = new ArrayList<>();
+        for (long d : batch) out.add(d);
+        if (!vecA) out.add(m);
+        if (!vecB) out.add(nn);
+        DValue y = alloc(out.stream().mapToLong(Long::longValue).toArray());
+        if (nbb == 1) { // B shared: one GEMM with all of A's rows (A's batch folds into M)
+            sgemm(a, b, y, Math.toIntExact(m * na), Math.toIntExact(nn), Math.toIntExact(k), false, false, 1f, 0f);
+        } else if (na == nb && nbb == nb || na == 1 && nbb == nb) {
+            sgemmBatched(a, b, y, Math.toIntExact(m), Math.toIntExact(nn), Math.toIntExact(k), na == 1 ? 0 : m * k, k * nn, Math.toIntExact(nb));
+        } else {
+            y.buf().close();
+            throw new ModelException("node " + n.label() + ": MatMul batch broadcasting " + Arrays.toString(as) + " x "
+                    + Arrays.toString(bs) + " is not supported on CUDA");
         }
-        long k = as[as.length - 1];
-        if (k != bs[0]) throw new ModelException("node " + n.label() + ": MatMul shapes " + Arrays.toString(as) + " x " + Arrays.toString(bs));
-        long m = a.size() / Math.max(k, 1);
-        long[] os = as.length == 1 ? new long[] {bs[1]} : Arrays.copyOf(as, as.length);
-        if (as.length > 1) os[os.length - 1] = bs[1];
-        DValue y = alloc(os);
-        sgemm(a, b, y, Math.toIntExact(m), Math.toIntExact(bs[1]), Math.toIntExact(k), false, false, 1f);
         return y;
     }
 
@@ -311,12 +371,21 @@ final class CudaSession implements Session {
         long m = ta ? as[1] : as[0], k = ta ? as[0] : as[1], nn = tb ? bs[0] : bs[1];
         if ((tb ? bs[1] : bs[0]) != k) throw new ModelException("node " + n.label() + ": Gemm shapes " + Arrays.toString(as) + " x " + Arrays.toString(bs));
         DValue y = alloc(new long[] {m, nn});
-        sgemm(a, b, y, Math.toIntExact(m), Math.toIntExact(nn), Math.toIntExact(k), ta, tb, alpha);
-        if (!n.hasInput(2) || beta == 0f) return y;
-        if (beta != 1f) throw new ModelException("node " + n.label() + ": Gemm with beta other than 0 or 1 is not supported on CUDA");
-        DValue withBias = binary(ElementwiseOps.BINARY.get("Add"), y, in(n, values, 2));
-        y.buf().close();
-        return withBias;
+        try {
+            float betaUsed = 0f;
+            if (n.hasInput(2) && beta != 0f) { // y = broadcast C, then cuBLAS accumulates alpha*A*B + beta*y
+                CudaMemory.fill(y.buf(), 0, 4L * m * nn, stream);
+                DValue c = binary(ElementwiseOps.BINARY.get("Add"), y, in(n, values, 2));
+                y.buf().close();
+                y = c;
+                betaUsed = beta;
+            }
+            sgemm(a, b, y, Math.toIntExact(m), Math.toIntExact(nn), Math.toIntExact(k), ta, tb, alpha, betaUsed);
+            return y;
+        } catch (RuntimeException e) {
+            y.buf().close();
+            throw e;
+        }
     }
 
     private cudnnContext dnn() {
@@ -343,12 +412,18 @@ final class CudaSession implements Session {
         long[] xs = x.shape(), ws = w.shape();
         if (xs.length != 4 || ws.length != 4) throw new ModelException("node " + n.label() + ": Conv on CUDA is 2D (NCHW) only");
         String autoPad = n.attrString("auto_pad", "NOTSET");
-        if (!autoPad.equals("NOTSET") && !autoPad.equals("VALID")) {
-            throw new ModelException("node " + n.label() + ": Conv auto_pad=" + autoPad + " is not supported on CUDA");
-        }
-        long[] pads = autoPad.equals("VALID") ? new long[4] : n.attrLongs("pads", new long[4]);
         long[] strides = n.attrLongs("strides", new long[] {1, 1});
         long[] dil = n.attrLongs("dilations", new long[] {1, 1});
+        long[] pads = autoPad.equals("NOTSET") ? n.attrLongs("pads", new long[4]) : new long[4];
+        if (autoPad.startsWith("SAME")) {
+            for (int i = 0; i < 2; i++) {
+                long in = xs[2 + i], out = (in + strides[i] - 1) / strides[i];
+                long total = Math.max(0, (out - 1) * strides[i] + (ws[2 + i] - 1) * dil[i] + 1 - in);
+                long small = total / 2, big = total - small;
+                pads[i] = autoPad.equals("SAME_UPPER") ? small : big;
+                pads[i + 2] = autoPad.equals("SAME_UPPER") ? big : small;
+            }
+        }
         int group = (int) n.attrLong("group", 1);
         if (pads[0] != pads[2] || pads[1] != pads[3]) throw new ModelException("node " + n.label() + ": asymmetric Conv pads are not supported on CUDA");
         long oh = (xs[2] + 2 * pads[0] - dil[0] * (ws[2] - 1) - 1) / strides[0] + 1;
@@ -372,6 +447,8 @@ final class CudaSession implements Session {
             checkDnn("cudnnSetConvolution2dDescriptor", cudnn.cudnnSetConvolution2dDescriptor(cd, (int) pads[0], (int) pads[1],
                     (int) strides[0], (int) strides[1], (int) dil[0], (int) dil[1], cudnn.CUDNN_CROSS_CORRELATION, cudnn.CUDNN_DATA_FLOAT));
             checkDnn("cudnnSetConvolutionGroupCount", cudnn.cudnnSetConvolutionGroupCount(cd, group));
+            // plain FP32 FMA: cuDNN would otherwise use TF32 tensor cores on sm_80+ (10-bit mantissa products)
+            checkDnn("cudnnSetConvolutionMathType", cudnn.cudnnSetConvolutionMathType(cd, cudnn.CUDNN_FMA_MATH));
             int[] returned = new int[1];
             int algo;
             try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(1)) {

@@ -62,6 +62,33 @@ class ElementwiseKernelsTest {
     }
 
     @Test
+    void scalarsAndEmpty() {
+        for (String opType : List.of("Add", "Sub", "Mul", "Div", "Pow")) {
+            op(opType).opset(14).in(Tensor.scalar(1.5f)).in(Tensor.scalar(2.5f)).out(DType.FLOAT32).check();
+            op(opType).opset(14).in(OrtRef.randn(rnd, 0, 3)).in(OrtRef.randn(rnd, 3)).out(DType.FLOAT32).check();
+        }
+        op("Add").opset(14).in(Tensor.scalar(3L).reshape()).in(Tensor.scalar(-5L).reshape()).out(DType.INT64).check();
+        op("Sqrt").opset(13).in(OrtRef.randn(rnd, 2, 0)).out(DType.FLOAT32).check();
+    }
+
+    @Test
+    void badInputsAreOneLineModelExceptions() {
+        List<OrtRef.Case> bad = List.of(
+                op("Add").opset(13).in(OrtRef.randn(rnd, 2, 3)).in(OrtRef.randn(rnd, 4)).out(DType.FLOAT32),
+                op("Add").opset(13).in(OrtRef.randn(rnd, 2, 3)).in(OrtRef.ints(rnd, 0, 3, DType.INT64, 3)).out(DType.FLOAT32),
+                op("Softmax").opset(13).attr("axis", 3L).in(OrtRef.randn(rnd, 2, 3)).out(DType.FLOAT32),
+                op("Sqrt").opset(13).in(OrtRef.ints(rnd, 0, 3, DType.INT64, 3)).out(DType.INT64),
+                op("Cast").opset(13).in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Where").opset(16).in(OrtRef.randn(rnd, 2)).in(OrtRef.randn(rnd, 2)).in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Gelu").opset(20).attr("approximate", "fast").in(OrtRef.randn(rnd, 2)).out(DType.FLOAT32),
+                op("Constant").opset(13).out(DType.FLOAT32));
+        for (OrtRef.Case c : bad) {
+            ModelException e = assertThrows(ModelException.class, () -> OrtRef.cpu(c.graph(), c.feeds), c.opType);
+            assertTrue(e.getMessage().contains("n0") && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
     void integerDivTruncatesTowardZero() {
         Tensor a = Tensor.of(new int[] {-7, 7, -7, 7, 9, -1}, 6);
         Tensor b = Tensor.of(new int[] {2, 2, -2, -2, 4, 3}, 6);
@@ -224,6 +251,8 @@ class ElementwiseKernelsTest {
         op("Cast").opset(19).attr("to", (long) DType.FLOAT32.onnxCode()).in(h).out(DType.FLOAT32).check();
         op("Cast").opset(19).attr("to", (long) DType.INT64.onnxCode()).in(h.reshape(4)).out(DType.INT64).check();
         op("Cast").opset(13).attr("to", (long) DType.FLOAT32.onnxCode()).in(Tensor.of(new int[] {-5, 9}, 2)).out(DType.FLOAT32).check();
+        op("Cast").opset(13).attr("to", (long) DType.BFLOAT16.onnxCode()).in(OrtRef.randn(rnd, 50)).out(DType.BFLOAT16).check();
+        op("Cast").opset(13).attr("to", (long) DType.FLOAT32.onnxCode()).in(as(OrtRef.randn(rnd, 50), DType.BFLOAT16)).out(DType.FLOAT32).check();
     }
 
     @Test

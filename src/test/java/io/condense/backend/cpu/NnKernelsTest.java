@@ -20,6 +20,7 @@ import io.condense.ir.TensorType;
 import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.AfterEach;
+import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -44,7 +45,21 @@ class NnKernelsTest {
     private final Random rnd = new Random(42);
 
     @AfterEach
-    void restore() { NnKernels.nd4jConv = true; }
+    void restore() {
+        NnKernels.nd4jConv = true;
+        NnKernels.directDepthwise = false;
+        NnKernels.gemmPointwise = true;
+        NnKernels.nd4jPool = true;
+    }
+
+    /** A pooling op checked on both paths (libnd4j pooling and the generic Java loops). */
+    void checkPool(String op, int opset, Map<String, Attribute> attrs, int nOut, Tensor... inputs) throws OrtException {
+        NnKernels.nd4jPool = true;
+        check(op, opset, attrs, nOut, inputs);
+        NnKernels.nd4jPool = false;
+        check(op, opset, attrs, nOut, inputs);
+        NnKernels.nd4jPool = true;
+    }
 
     // ------------------------------------------------------------------ helpers
 
@@ -240,11 +255,13 @@ class NnKernelsTest {
 
     /** Conv checked on both convolution paths (libnd4j conv2d and generic im2col). */
     void checkConv(Map<String, Attribute> attrs, Tensor... inputs) throws OrtException {
-        NnKernels.nd4jConv = true;
-        check("Conv", 13, attrs, 1, inputs);
-        NnKernels.nd4jConv = false;
-        check("Conv", 13, attrs, 1, inputs);
-        NnKernels.nd4jConv = true;
+        for (int path = 0; path < 4; path++) {
+            NnKernels.nd4jConv = path != 1;
+            NnKernels.directDepthwise = path == 2;
+            NnKernels.gemmPointwise = path != 3;
+            check("Conv", 13, attrs, 1, inputs);
+        }
+        restore();
     }
 
     // ------------------------------------------------------------------ Conv
@@ -278,12 +295,15 @@ class NnKernelsTest {
         checkConv(attrs("group", 6, "pads", l(1, 1, 1, 1)), x, rand(6, 1, 3, 3), rand(6));
         checkConv(attrs("group", 6, "pads", l(0, 1, 2, 1), "strides", l(2, 1), "dilations", l(1, 2)), x, rand(12, 1, 3, 3), rand(12));
         checkConv(attrs("group", 6, "auto_pad", "SAME_UPPER", "strides", l(2, 2)), x, rand(6, 1, 5, 5), null);
+        checkConv(attrs("group", 6, "pads", l(3, 0, 1, 4), "strides", l(3, 2), "dilations", l(2, 3)), x, rand(6, 1, 2, 3), rand(6));
+        checkConv(attrs("group", 6, "pads", l(1, 1, 1, 1), "strides", l(1, 3)), rand(DType.FLOAT64, 1, 6, 5, 9), rand(DType.FLOAT64, 12, 1, 3, 3), rand(DType.FLOAT64, 12));
     }
 
     @Test
     void conv1dAnd3dAndPointwise() throws OrtException {
         checkConv(attrs("pads", l(1, 2), "strides", l(2)), rand(2, 3, 17), rand(4, 3, 5), rand(4));
         checkConv(attrs("group", 3, "dilations", l(3)), rand(1, 3, 20), rand(6, 1, 3), null);
+        checkConv(attrs("group", 3, "pads", l(2, 1), "strides", l(3)), rand(2, 3, 20), rand(3, 1, 4), rand(3));
         checkConv(attrs("pads", l(1, 0, 1, 1, 2, 0), "strides", l(1, 2, 1)), rand(1, 2, 5, 6, 7), rand(3, 2, 3, 3, 2), rand(3));
         checkConv(attrs("group", 2, "auto_pad", "SAME_LOWER", "strides", l(1, 2, 1)), rand(2, 4, 4, 5, 6), rand(4, 2, 2, 2, 3), null);
         checkConv(attrs(), rand(2, 8, 5, 6), rand(16, 8, 1, 1), rand(16)); // 1x1
@@ -302,6 +322,42 @@ class NnKernelsTest {
         Graph g = model("Conv", 13, attrs("group", 2), 1, rand(1, 3, 5, 5), rand(4, 3, 3, 3));
         ModelException e = assertThrows(ModelException.class, () -> runCpu(g, feeds(rand(1, 3, 5, 5), rand(4, 3, 3, 3))));
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
+    }
+
+    /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */
+    @Test
+    void fastPathsAreTaken() {
+        org.nd4j.linalg.api.ndarray.INDArray x = Nd.toNd(rand(2, 4, 9, 8)), w = Nd.toNd(rand(6, 4, 3, 3)), dw = Nd.toNd(rand(8, 1, 3, 3));
+        Node conv = Node.of("Conv", List.of("x", "w"), List.of("y"), attrs("pads", l(1, 0, 1, 2), "strides", l(2, 1)));
+        OpContext c = new OpContext(conv, 13, new org.nd4j.linalg.api.ndarray.INDArray[] {x, w}, new DType[2]);
+        ConvOps.Geo g = ConvOps.forward(c, x.shape(), l(3, 3), false);
+        assertClose(ConvOps.conv(x, w, null, g, 1), NnKernels.nd4jConv(x, w, null, g, 1));
+        assertClose(ConvOps.conv(x, dw, null, g, 4), NnKernels.nd4jConv(x, dw, null, g, 4));
+        Node pool = Node.of("MaxPool", List.of("x"), List.of("y"), attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "strides", l(2, 2)));
+        OpContext pc = new OpContext(pool, 12, new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new DType[1]);
+        ConvOps.Geo pg = ConvOps.forward(pc, x.shape(), l(3, 3), false);
+        for (boolean max : new boolean[] {true, false}) {
+            org.nd4j.linalg.api.ndarray.INDArray fast = NnKernels.nd4jPool(x, pg, max, false);
+            assertTrue(fast != null, "libnd4j pooling not used");
+            assertClose(ConvOps.pool(x, pg, max, false, false, 0).y(), fast);
+        }
+        // batchnorm op (no silent fallback): compare with the formula
+        org.nd4j.linalg.api.ndarray.INDArray x3 = x.reshape('c', 2, 4, 72);
+        org.nd4j.linalg.api.ndarray.INDArray m = Nd.toNd(rand(4)), v = Nd.toNd(positive(4)), s = Nd.toNd(rand(4)), b = Nd.toNd(rand(4));
+        org.nd4j.linalg.api.ndarray.INDArray bn = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3, m, v, s, b, 1e-3, 1))[0];
+        float[] xf = ConvOps.floatsOf(x3), mf = ConvOps.floatsOf(m), vf = ConvOps.floatsOf(v), sf = ConvOps.floatsOf(s), bf = ConvOps.floatsOf(b);
+        float[] ef = new float[xf.length];
+        for (int i = 0; i < xf.length; i++) {
+            int ch = (i / 72) % 4;
+            ef[i] = (float) ((xf[i] - mf[ch]) / Math.sqrt(vf[ch] + 1e-3) * sf[ch] + bf[ch]);
+        }
+        assertClose(ConvOps.wrap(ef, 2, 4, 72), bn);
+    }
+
+    static void assertClose(org.nd4j.linalg.api.ndarray.INDArray e, org.nd4j.linalg.api.ndarray.INDArray a) {
+        assertArrayEquals(e.shape(), a.shape());
+        double d = e.sub(a).amaxNumber().doubleValue();
+        assertTrue(d <= 1e-4, "max abs diff " + d);
     }
 
     // ------------------------------------------------------------------ ConvTranspose
@@ -347,6 +403,12 @@ class NnKernelsTest {
 
     @Test
     void matmul() throws OrtException {
+        matmulCases();
+        NnKernels.batchedMatmul = false;
+        matmulCases();
+    }
+
+    void matmulCases() throws OrtException {
         check("MatMul", 13, attrs(), 1, rand(3, 4), rand(4, 5));
         check("MatMul", 13, attrs(), 1, rand(4), rand(4, 5));
         check("MatMul", 13, attrs(), 1, rand(3, 4), rand(4));
@@ -366,18 +428,18 @@ class NnKernelsTest {
     @Test
     void maxPool() throws OrtException {
         Tensor x = rand(2, 3, 9, 8);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3)), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 2), "pads", l(1, 0, 1, 1)), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1), 1, x);
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 3), "dilations", l(2, 2), "strides", l(1, 2)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 2), "pads", l(1, 0, 1, 1)), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1), 1, x);
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 3), "dilations", l(2, 2), "strides", l(1, 2)), 1, x);
         for (String p : List.of("SAME_UPPER", "SAME_LOWER", "VALID")) {
-            check("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 3), "auto_pad", p), 1, x);
+            checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 2), "strides", l(2, 3), "auto_pad", p), 1, x);
         }
-        check("MaxPool", 12, attrs("kernel_shape", l(3), "strides", l(2), "pads", l(1, 1)), 1, rand(2, 3, 10));
-        check("MaxPool", 12, attrs("kernel_shape", l(2, 2, 2), "strides", l(2, 1, 2)), 1, rand(1, 2, 5, 4, 6));
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2)), 1, rand(DType.FLOAT64, 1, 2, 7, 7));
-        check("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, rand(DType.FLOAT16, 1, 4, 13, 13));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3), "strides", l(2), "pads", l(1, 1)), 1, rand(2, 3, 10));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(2, 2, 2), "strides", l(2, 1, 2)), 1, rand(1, 2, 5, 4, 6));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2)), 1, rand(DType.FLOAT64, 1, 2, 7, 7));
+        checkPool("MaxPool", 12, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1), 1, rand(DType.FLOAT16, 1, 4, 13, 13));
     }
 
     @Test
@@ -390,17 +452,17 @@ class NnKernelsTest {
     @Test
     void averagePool() throws OrtException {
         Tensor x = rand(2, 3, 9, 8);
-        check("AveragePool", 11, attrs("kernel_shape", l(3, 3)), 1, x);
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3)), 1, x);
         for (int cip = 0; cip <= 1; cip++) {
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 2), "pads", l(2, 0, 1, 1), "strides", l(2, 2), "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1, "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1, "count_include_pad", cip), 1, x);
-            check("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "auto_pad", "SAME_UPPER", "count_include_pad", cip), 1, x);
-            check("AveragePool", 19, attrs("kernel_shape", l(2, 2), "dilations", l(2, 2), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 2), "pads", l(2, 0, 1, 1), "strides", l(2, 2), "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "ceil_mode", 1, "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(2, 2), "strides", l(2, 2), "pads", l(1, 1, 1, 1), "ceil_mode", 1, "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 11, attrs("kernel_shape", l(3, 3), "strides", l(2, 2), "auto_pad", "SAME_UPPER", "count_include_pad", cip), 1, x);
+            checkPool("AveragePool", 19, attrs("kernel_shape", l(2, 2), "dilations", l(2, 2), "pads", l(1, 1, 1, 1), "count_include_pad", cip), 1, x);
         }
-        check("AveragePool", 11, attrs("kernel_shape", l(4), "strides", l(3), "pads", l(1, 2)), 1, rand(1, 2, 11));
-        check("AveragePool", 11, attrs("kernel_shape", l(2, 2, 2)), 1, rand(DType.FLOAT64, 1, 2, 4, 3, 5));
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(4), "strides", l(3), "pads", l(1, 2)), 1, rand(1, 2, 11));
+        checkPool("AveragePool", 11, attrs("kernel_shape", l(2, 2, 2)), 1, rand(DType.FLOAT64, 1, 2, 4, 3, 5));
     }
 
     @Test
