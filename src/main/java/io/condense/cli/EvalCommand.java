@@ -1,0 +1,70 @@
+package io.condense.cli;
+
+import io.condense.data.Dataset;
+import io.condense.data.Mnist;
+import io.condense.ir.Graph;
+import io.condense.ir.ModelException;
+import io.condense.ir.TensorType;
+import io.condense.onnx.OnnxImporter;
+import io.condense.train.Losses;
+import io.condense.train.Tape;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code eval}: test-set accuracy of an ONNX classifier on MNIST-format data. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Print the test accuracy of an ONNX image classifier on MNIST-format IDX data (pixels scaled to [0, 1]).")
+public final class EvalCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "model (.onnx)")
+    Path model;
+
+    @Option(names = "--data", required = true, description = "folder with t10k- images and labels IDX files")
+    Path data;
+
+    @Option(names = "--split", defaultValue = "test", description = "test | train (default ${DEFAULT-VALUE})")
+    String split;
+
+    @Option(names = "--batch-size", defaultValue = "500", description = "batch size (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    PrintStream stdout = System.out;
+
+    @Override
+    public Integer call() {
+        try {
+            stdout.printf(Locale.ROOT, "accuracy: %.4f%n", accuracy());
+            return 0;
+        } catch (ModelException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    double accuracy() {
+        Graph g = OnnxImporter.load(model);
+        if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
+        Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"));
+        String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
+        TensorType t = g.inputs().get(0).type();
+        int rank = t.hasRank() ? t.rank() : 4;
+        Tape tape = new Tape(g, n -> false, org.nd4j.linalg.api.buffer.DataType.FLOAT, 0);
+        long correct = 0;
+        for (Dataset.Batch b : d.batches(batchSize)) {
+            INDArray x = b.x();
+            if (rank == 2) x = x.reshape('c', b.size(), x.length() / b.size());
+            else if (rank == 3) x = x.reshape('c', b.size(), x.size(2), x.size(3));
+            INDArray logits = tape.infer(Map.of(in, x)).get(out);
+            if (logits.rank() != 2) logits = logits.reshape('c', b.size(), logits.length() / b.size());
+            correct += Losses.correct(logits, b.labels());
+        }
+        return (double) correct / d.size();
+    }
+}

@@ -1,0 +1,119 @@
+package io.condense.cli;
+
+import io.condense.data.Augmentation;
+import io.condense.data.Dataset;
+import io.condense.data.Mnist;
+import io.condense.ir.Graph;
+import io.condense.ir.ModelException;
+import io.condense.onnx.OnnxExporter;
+import io.condense.onnx.OnnxImporter;
+import io.condense.train.LrSchedule;
+import io.condense.train.Models;
+import io.condense.train.Optimizer;
+import io.condense.train.Tape;
+import io.condense.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code train}: trains a built-in model or an ONNX model on an MNIST-format dataset and saves it as ONNX. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a model (lenet-300-100, lenet5, resnet-small or an .onnx file) on MNIST-format IDX data and save it as ONNX.")
+public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "lenet-300-100 | lenet5 | resnet-small | FILE.onnx")
+    String model;
+
+    @Option(names = "--data", required = true, description = "folder with train-/t10k- images and labels IDX files (.gz or plain)")
+    Path data;
+
+    @Option(names = "--epochs", defaultValue = "10", description = "epochs (default ${DEFAULT-VALUE})")
+    int epochs;
+
+    @Option(names = "--out", required = true, description = "output ONNX file")
+    Path out;
+
+    @Option(names = "--lr", defaultValue = "0.05", description = "learning rate (default ${DEFAULT-VALUE})")
+    double lr;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "mini-batch size (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed for initialization, shuffling, augmentation and dropout (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd (momentum 0.9) | sgd-plain | nesterov | adam | adamw (default ${DEFAULT-VALUE})")
+    String optimizer;
+
+    @Option(names = "--weight-decay", defaultValue = "-1", description = "weight decay (default 5e-4 for SGD, 0 for Adam, 0.01 for AdamW)")
+    double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "constant | cosine | step (x0.1 every third of training) (default ${DEFAULT-VALUE})")
+    String schedule;
+
+    @Option(names = "--warmup", defaultValue = "0", description = "linear warm-up steps (default ${DEFAULT-VALUE})")
+    long warmup;
+
+    @Option(names = "--label-smoothing", defaultValue = "0", description = "label smoothing (default ${DEFAULT-VALUE})")
+    double labelSmoothing;
+
+    @Option(names = "--augment", description = "random crop with 2-pixel padding")
+    boolean augment;
+
+    @Option(names = "--limit", defaultValue = "0", description = "use only the first N training images (0 = all)")
+    int limit;
+
+    @Option(names = "--threads", defaultValue = "0", description = "ND4J threads (0 = all cores, or 1 when the machine is busy)")
+    int threads;
+
+    @Option(names = "--quiet", description = "no progress lines")
+    boolean quiet;
+
+    PrintStream stdout = System.out;
+
+    @Override
+    public Integer call() {
+        try {
+            run();
+            return 0;
+        } catch (ModelException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private void run() {
+        if (epochs <= 0) throw new ModelException("--epochs must be positive");
+        io.condense.train.Threads.configure(threads);
+        Graph g = model.toLowerCase(Locale.ROOT).endsWith(".onnx") || Files.exists(Path.of(model))
+                ? OnnxImporter.load(Path.of(model)) : Models.byName(model, seed);
+        Dataset train = Mnist.load(data, true);
+        if (limit > 0) train = train.head(limit);
+        Dataset test = Mnist.load(data, false);
+        Tape tape = new Tape(g, n -> true, org.nd4j.linalg.api.buffer.DataType.FLOAT, seed);
+        long steps = (long) epochs * ((train.size() + batchSize - 1) / batchSize);
+        LrSchedule s = switch (schedule.toLowerCase(Locale.ROOT)) {
+            case "constant" -> LrSchedule.constant();
+            case "cosine" -> LrSchedule.cosine(Math.max(1, steps - warmup), 0);
+            case "step" -> LrSchedule.step(Math.max(1, steps / 3), 0.1);
+            default -> throw new ModelException("unknown schedule '" + schedule + "' (constant, cosine, step)");
+        };
+        if (warmup > 0) s = LrSchedule.warmup(warmup, s);
+        Optimizer opt = Optimizer.of(optimizer, lr).schedule(s);
+        if (weightDecay >= 0) opt.weightDecay(weightDecay);
+        else if (optimizer.toLowerCase(Locale.ROOT).startsWith("sgd") || optimizer.equalsIgnoreCase("nesterov")) opt.weightDecay(5e-4);
+        Trainer.Config cfg = new Trainer.Config().epochs(epochs).batchSize(batchSize).seed(seed).labelSmoothing(labelSmoothing)
+                .augment(augment ? List.of(Augmentation.randomCrop(2)) : List.of()).out(stdout).progressSeconds(quiet ? 0 : 10);
+        stdout.printf(Locale.ROOT, "training %s (%d parameters) on %d images, %d epochs, batch %d, %s lr %g%n",
+                g.name().isEmpty() ? model : g.name(), g.parameterCount(), train.size(), epochs, batchSize, optimizer, lr);
+        List<Trainer.EpochStats> stats = new Trainer(tape, opt, cfg).fit(train, test);
+        OnnxExporter.save(tape.toGraph(), out);
+        stdout.printf(Locale.ROOT, "accuracy: %.4f%n", stats.get(stats.size() - 1).testAccuracy());
+        stdout.println("saved " + out);
+    }
+}

@@ -1,0 +1,96 @@
+package io.condense.train;
+
+import io.condense.ir.ModelException;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/** Loss functions returning the mean loss over the batch and its gradient with respect to the prediction. */
+public final class Losses {
+    private Losses() {}
+
+    /** A loss value and d loss / d prediction (same shape and type as the prediction). */
+    public record Loss(double value, INDArray grad) {}
+
+    private static INDArray logSoftmax(INDArray z) {
+        INDArray sh = z.sub(z.max(true, 1));
+        return sh.subi(Transforms.log(Transforms.exp(sh, true).sum(true, 1), false));
+    }
+
+    private static void check2d(INDArray logits, String what) {
+        if (logits.rank() != 2) throw new ModelException(what + " needs [batch, classes] logits, got shape " + java.util.Arrays.toString(logits.shape()));
+    }
+
+    /**
+     * Softmax cross-entropy from logits [N, K] and integer labels, with label smoothing {@code eps}: the target
+     * is (1 - eps) on the label plus eps / K on every class.
+     */
+    public static Loss softmaxCrossEntropy(INDArray logits, int[] labels, double smoothing) {
+        check2d(logits, "cross-entropy");
+        int n = (int) logits.size(0), k = (int) logits.size(1);
+        if (labels.length != n) throw new ModelException("cross-entropy: " + labels.length + " labels for a batch of " + n);
+        if (smoothing < 0 || smoothing >= 1) throw new ModelException("label smoothing must be in [0, 1), got " + smoothing);
+        double[] t = new double[n * k];
+        double off = smoothing / k;
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] >= k) throw new ModelException("label " + labels[i] + " out of range for " + k + " classes");
+            for (int j = 0; j < k; j++) t[i * k + j] = off;
+            t[i * k + labels[i]] += 1 - smoothing;
+        }
+        INDArray target = Nd4j.create(t, new long[] {n, k}, 'c').castTo(logits.dataType());
+        return crossEntropy(logits, target);
+    }
+
+    /** Cross-entropy of logits [N, K] against a target distribution [N, K] (rows summing to 1). */
+    public static Loss crossEntropy(INDArray logits, INDArray target) {
+        check2d(logits, "cross-entropy");
+        int n = (int) logits.size(0);
+        INDArray ls = logSoftmax(logits);
+        double value = -ls.mul(target).sumNumber().doubleValue() / n;
+        INDArray grad = Transforms.exp(ls, true).subi(target).divi(n);
+        return new Loss(value, grad);
+    }
+
+    /**
+     * Distillation loss: T^2 * KL(softmax(teacher / T) || softmax(student / T)), averaged over the batch. The T^2
+     * factor keeps gradient magnitudes comparable across temperatures (Hinton et al.). Gradient is w.r.t. the student.
+     */
+    public static Loss klDivergence(INDArray studentLogits, INDArray teacherLogits, double temperature) {
+        check2d(studentLogits, "KL divergence");
+        if (!java.util.Arrays.equals(studentLogits.shape(), teacherLogits.shape())) {
+            throw new ModelException("KL divergence: student " + java.util.Arrays.toString(studentLogits.shape()) + " and teacher "
+                    + java.util.Arrays.toString(teacherLogits.shape()) + " logits differ in shape");
+        }
+        if (!(temperature > 0)) throw new ModelException("temperature must be positive, got " + temperature);
+        int n = (int) studentLogits.size(0);
+        INDArray t = teacherLogits.castTo(studentLogits.dataType());
+        INDArray ls = logSoftmax(studentLogits.div(temperature));
+        INDArray lt = logSoftmax(t.div(temperature));
+        INDArray pt = Transforms.exp(lt, true);
+        double t2 = temperature * temperature;
+        double value = t2 * pt.mul(lt.sub(ls)).sumNumber().doubleValue() / n;
+        // d/dz_s = T^2 * (p_s - p_t) / T / N
+        INDArray grad = Transforms.exp(ls, true).subi(pt).muli(temperature / n);
+        return new Loss(value, grad);
+    }
+
+    /** Mean squared error over all elements. */
+    public static Loss mse(INDArray prediction, INDArray target) {
+        if (!java.util.Arrays.equals(prediction.shape(), target.shape())) {
+            throw new ModelException("MSE: prediction " + java.util.Arrays.toString(prediction.shape()) + " and target "
+                    + java.util.Arrays.toString(target.shape()) + " differ in shape");
+        }
+        INDArray d = prediction.sub(target.castTo(prediction.dataType()));
+        long n = prediction.length();
+        double value = d.mul(d).sumNumber().doubleValue() / n;
+        return new Loss(value, d.muli(2.0 / n));
+    }
+
+    /** Number of rows whose arg-max equals the label. */
+    public static int correct(INDArray logits, int[] labels) {
+        long[] am = Arrays2.longs(logits.argMax(1));
+        int c = 0;
+        for (int i = 0; i < labels.length; i++) if (am[i] == labels[i]) c++;
+        return c;
+    }
+}

@@ -1,0 +1,40 @@
+package io.condense.train;
+
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.lang.management.ManagementFactory;
+
+/**
+ * ND4J CPU thread count. ND4J's worker threads spin while waiting, so on a machine that is already busy
+ * (load average above the core count) one thread is several times faster than two; {@link #auto()} picks
+ * accordingly. Results are deterministic for a fixed thread count.
+ */
+public final class Threads {
+    private Threads() {}
+
+    /** Sets ND4J's op and BLAS thread counts (process-wide). */
+    public static void set(int n) {
+        if (n <= 0) throw new IllegalArgumentException("threads must be positive");
+        Nd4j.getEnvironment().setMaxThreads(n);
+        Nd4j.getEnvironment().setMaxMasterThreads(n);
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
+    }
+
+    /** All cores when the machine is idle enough, else one thread; returns the count chosen. */
+    public static int auto() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        int n = load >= 0 && load > cores - 0.5 ? 1 : cores;
+        set(n);
+        return n;
+    }
+
+    /** {@code n > 0}: exactly n threads; otherwise {@link #auto()}. */
+    public static int configure(int n) {
+        if (n > 0) {
+            set(n);
+            return n;
+        }
+        return auto();
+    }
+}

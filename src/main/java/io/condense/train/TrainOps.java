@@ -1,0 +1,806 @@
+package io.condense.train;
+
+import io.condense.ir.Attribute;
+import io.condense.ir.ModelException;
+import io.condense.ir.Node;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Training-mode implementations of ONNX ops: each forward returns its outputs and a closure computing input
+ * gradients from output gradients. Independent of the inference kernels in backend.cpu.
+ */
+public final class TrainOps {
+    private TrainOps() {}
+
+    /** Input gradients (null where not needed or not differentiable) from output gradients (null where unused). */
+    public interface Backward { INDArray[] apply(INDArray[] dOut, boolean[] need); }
+
+    public record Result(INDArray[] out, Backward bw) {
+        static Result of(INDArray y, Backward bw) { return new Result(new INDArray[] {y}, bw); }
+    }
+
+    public record Call(Node node, INDArray[] in, boolean training, int opset, Tape tape) {
+        INDArray in(int i) {
+            if (i >= in.length || in[i] == null) throw err("missing input " + i);
+            return in[i];
+        }
+        boolean has(int i) { return i < in.length && in[i] != null; }
+        ModelException err(String msg) { return new ModelException(node.label() + ": " + msg); }
+        long attrLong(String k, long d) { return node.attrLong(k, d); }
+        float attrFloat(String k, float d) { return node.attrFloat(k, d); }
+        long[] attrLongs(String k, long[] d) { return node.attrLongs(k, d); }
+        String attrString(String k, String d) { return node.attrString(k, d); }
+    }
+
+    interface Op { Result run(Call c); }
+
+    private static final Map<String, Op> OPS = new HashMap<>();
+    /** Inputs that carry no gradient, by op. */
+    private static final Map<String, Set<Integer>> NON_DIFF = new HashMap<>();
+
+    static {
+        OPS.put("Add", c -> binary(c, 0));
+        OPS.put("Sub", c -> binary(c, 1));
+        OPS.put("Mul", c -> binary(c, 2));
+        OPS.put("Div", c -> binary(c, 3));
+        OPS.put("Relu", TrainOps::relu);
+        OPS.put("LeakyRelu", TrainOps::leakyRelu);
+        OPS.put("Sigmoid", TrainOps::sigmoid);
+        OPS.put("Tanh", TrainOps::tanh);
+        OPS.put("Erf", TrainOps::erfOp);
+        OPS.put("Gelu", TrainOps::gelu);
+        OPS.put("Softmax", c -> softmax(c, false));
+        OPS.put("LogSoftmax", c -> softmax(c, true));
+        OPS.put("Gemm", TrainOps::gemm);
+        OPS.put("MatMul", TrainOps::matmul);
+        OPS.put("Conv", TrainOps::conv);
+        OPS.put("MaxPool", c -> pool(c, true));
+        OPS.put("AveragePool", c -> pool(c, false));
+        OPS.put("GlobalAveragePool", TrainOps::globalAveragePool);
+        OPS.put("BatchNormalization", TrainOps::batchNorm);
+        OPS.put("LayerNormalization", TrainOps::layerNorm);
+        OPS.put("Dropout", TrainOps::dropout);
+        OPS.put("Reshape", TrainOps::reshape);
+        OPS.put("Flatten", TrainOps::flatten);
+        OPS.put("Squeeze", c -> squeezeLike(c, true));
+        OPS.put("Unsqueeze", c -> squeezeLike(c, false));
+        OPS.put("Transpose", TrainOps::transpose);
+        OPS.put("Concat", TrainOps::concat);
+        OPS.put("Slice", TrainOps::slice);
+        OPS.put("Gather", TrainOps::gather);
+        OPS.put("Identity", c -> Result.of(c.in(0), (d, n) -> new INDArray[] {d[0]}));
+        OPS.put("Constant", TrainOps::constant);
+        OPS.put("Shape", c -> Result.of(Nd4j.createFromArray(c.in(0).shape()), null));
+        NON_DIFF.put("BatchNormalization", Set.of(3, 4));
+        NON_DIFF.put("Reshape", Set.of(1));
+        NON_DIFF.put("Squeeze", Set.of(1));
+        NON_DIFF.put("Unsqueeze", Set.of(1));
+        NON_DIFF.put("Slice", Set.of(1, 2, 3, 4));
+        NON_DIFF.put("Gather", Set.of(1));
+        NON_DIFF.put("Dropout", Set.of(1, 2));
+        NON_DIFF.put("Shape", Set.of(0));
+    }
+
+    public static boolean supports(String opType) { return OPS.containsKey(opType); }
+
+    public static Set<String> supportedOps() { return OPS.keySet(); }
+
+    public static boolean differentiable(String opType, int input) {
+        Set<Integer> s = NON_DIFF.get(opType);
+        return s == null || !s.contains(input);
+    }
+
+    static Result run(Call c) { return OPS.get(c.node().opType()).run(c); }
+
+    // ---------------------------------------------------------------- elementwise
+
+    private static Result binary(Call c, int kind) {
+        INDArray a = c.in(0), b = c.in(1);
+        if (!a.dataType().isFPType() || !b.dataType().isFPType()) {
+            if (a.dataType() != b.dataType()) b = b.castTo(a.dataType());
+            INDArray y = switch (kind) { case 0 -> a.add(b); case 1 -> a.sub(b); case 2 -> a.mul(b); default -> a.div(b); };
+            return Result.of(y, null);
+        }
+        INDArray y = switch (kind) { case 0 -> a.add(b); case 1 -> a.sub(b); case 2 -> a.mul(b); default -> a.div(b); };
+        final INDArray fa = a, fb = b;
+        long[] sa = a.shape(), sb = b.shape();
+        return Result.of(y, (d, need) -> {
+            INDArray g = d[0];
+            INDArray ga = null, gb = null;
+            if (need[0]) {
+                INDArray t = switch (kind) { case 0, 1 -> g; case 2 -> g.mul(fb); default -> g.div(fb); };
+                ga = Arrays2.unbroadcast(t, sa);
+            }
+            if (need[1]) {
+                INDArray t = switch (kind) {
+                    case 0 -> g;
+                    case 1 -> g.neg();
+                    case 2 -> g.mul(fa);
+                    default -> g.mul(y).div(fb).negi();
+                };
+                gb = Arrays2.unbroadcast(t, sb);
+            }
+            return new INDArray[] {ga, gb};
+        });
+    }
+
+    private static Result relu(Call c) {
+        INDArray x = c.in(0);
+        INDArray mask = x.gt(0).castTo(x.dataType());
+        INDArray y = x.mul(mask);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(mask)});
+    }
+
+    private static Result leakyRelu(Call c) {
+        INDArray x = c.in(0);
+        double alpha = c.attrFloat("alpha", 0.01f);
+        // slope: 1 where x > 0, alpha elsewhere
+        INDArray slope = x.gt(0).castTo(x.dataType()).muli(1 - alpha).addi(alpha);
+        INDArray y = x.mul(slope);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(slope)});
+    }
+
+    private static Result sigmoid(Call c) {
+        INDArray y = Transforms.sigmoid(c.in(0), true);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y).muli(y.rsub(1))});
+    }
+
+    private static Result tanh(Call c) {
+        INDArray y = Transforms.tanh(c.in(0), true);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y.mul(y).rsubi(1))});
+    }
+
+    private static INDArray erf(INDArray x) {
+        INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape());
+        Nd4j.exec(new Erf(x, out));
+        return out;
+    }
+
+    private static Result erfOp(Call c) {
+        INDArray x = c.in(0);
+        INDArray y = erf(x);
+        return Result.of(y, (d, n) -> {
+            INDArray dx = Transforms.exp(x.mul(x).negi(), false).muli(2 / Math.sqrt(Math.PI));
+            return new INDArray[] {d[0].mul(dx)};
+        });
+    }
+
+    private static Result gelu(Call c) {
+        INDArray x = c.in(0);
+        boolean tanhApprox = "tanh".equals(c.attrString("approximate", "none"));
+        INDArray y, dydx;
+        if (tanhApprox) {
+            double k = Math.sqrt(2 / Math.PI);
+            INDArray x2 = x.mul(x);
+            INDArray t = Transforms.tanh(x2.mul(0.044715).addi(1).muli(x).muli(k), false);
+            y = t.add(1).muli(x).muli(0.5);
+            // 0.5(1+t) + 0.5 x (1-t^2) k (1 + 3*0.044715 x^2)
+            INDArray sech2 = t.mul(t).rsubi(1);
+            dydx = t.add(1).muli(0.5).addi(sech2.muli(x).muli(x2.mul(3 * 0.044715).addi(1)).muli(0.5 * k));
+        } else {
+            INDArray cdf = erf(x.mul(1 / Math.sqrt(2))).addi(1).muli(0.5);
+            y = x.mul(cdf);
+            INDArray pdf = Transforms.exp(x.mul(x).muli(-0.5), false).muli(1 / Math.sqrt(2 * Math.PI));
+            dydx = cdf.add(pdf.muli(x));
+        }
+        final INDArray g = dydx;
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(g)});
+    }
+
+    private static Result softmax(Call c, boolean log) {
+        INDArray x = c.in(0);
+        long[] shape = x.shape();
+        int rank = shape.length;
+        INDArray v;
+        int axis;
+        if (c.opset() >= 13) {
+            axis = Arrays2.axis(c.attrLong("axis", -1), rank, c.node().label());
+            v = x;
+        } else {
+            int ax = Arrays2.axis(c.attrLong("axis", 1), rank, c.node().label());
+            v = x.reshape('c', Arrays2.product(shape, 0, ax), Arrays2.product(shape, ax, rank));
+            axis = 1;
+        }
+        INDArray m = v.max(true, axis);
+        INDArray sh = v.sub(m);
+        INDArray e = Transforms.exp(sh, true);
+        INDArray s = e.sum(true, axis);
+        INDArray y;
+        if (log) y = sh.subi(Transforms.log(s, false));
+        else y = e.divi(s);
+        final int ax = axis;
+        final INDArray fy = y;
+        return Result.of(y.reshape('c', shape), (d, n) -> {
+            INDArray g = d[0].reshape('c', fy.shape());
+            INDArray dx;
+            if (log) dx = g.sub(Transforms.exp(fy, true).muli(g.sum(true, ax)));
+            else dx = g.sub(g.mul(fy).sum(true, ax)).muli(fy);
+            return new INDArray[] {dx.reshape('c', shape)};
+        });
+    }
+
+    // ---------------------------------------------------------------- linear algebra
+
+    private static Result gemm(Call c) {
+        INDArray a = c.in(0), b = c.in(1);
+        boolean ta = c.attrLong("transA", 0) != 0, tb = c.attrLong("transB", 0) != 0;
+        double alpha = c.attrFloat("alpha", 1f), beta = c.attrFloat("beta", 1f);
+        if (a.rank() != 2 || b.rank() != 2) throw c.err("Gemm needs 2-D A and B");
+        INDArray ea = ta ? a.transpose() : a, eb = tb ? b.transpose() : b;
+        if (ea.size(1) != eb.size(0)) throw c.err("Gemm inner dimensions differ: " + Arrays.toString(ea.shape()) + " x " + Arrays.toString(eb.shape()));
+        INDArray y = ea.mmul(eb);
+        if (alpha != 1) y.muli(alpha);
+        INDArray cc = c.has(2) ? c.in(2) : null;
+        if (cc != null && beta != 0) y = beta == 1 ? y.addi(cc) : y.addi(cc.mul(beta));
+        long[] cs = cc == null ? null : cc.shape();
+        return Result.of(y, (d, need) -> {
+            INDArray g = d[0];
+            INDArray ga = null, gb = null, gc = null;
+            if (need[0]) {
+                INDArray t = ta ? eb.mmul(g.transpose()) : g.mmul(eb.transpose());
+                ga = alpha == 1 ? t : t.muli(alpha);
+            }
+            if (need[1]) {
+                INDArray t = tb ? g.transpose().mmul(ea) : ea.transpose().mmul(g);
+                gb = alpha == 1 ? t : t.muli(alpha);
+            }
+            if (need.length > 2 && need[2]) gc = Arrays2.unbroadcast(beta == 1 ? g : g.mul(beta), cs);
+            return new INDArray[] {ga, gb, gc};
+        });
+    }
+
+    private static Result matmul(Call c) {
+        INDArray a = c.in(0), b = c.in(1);
+        long[] sa = a.shape(), sb = b.shape();
+        if (sa.length < 2 || sb.length < 2) throw c.err("MatMul of 1-D operands is not supported in training");
+        if (sb.length == 2) {
+            long k = sa[sa.length - 1];
+            INDArray a2 = a.reshape('c', a.length() / k, k);
+            INDArray y2 = a2.mmul(b);
+            long[] ys = sa.clone();
+            ys[ys.length - 1] = sb[1];
+            return Result.of(y2.reshape('c', ys), (d, need) -> {
+                INDArray g2 = d[0].reshape('c', y2.shape());
+                INDArray ga = need[0] ? g2.mmul(b.transpose()).reshape('c', sa) : null;
+                INDArray gb = need[1] ? a2.transpose().mmul(g2) : null;
+                return new INDArray[] {ga, gb};
+            });
+        }
+        if (sa.length != sb.length || !Arrays.equals(Arrays.copyOf(sa, sa.length - 2), Arrays.copyOf(sb, sb.length - 2))) {
+            throw c.err("MatMul with broadcast batch dimensions " + Arrays.toString(sa) + " x " + Arrays.toString(sb) + " is not supported in training");
+        }
+        INDArray y = Nd4j.matmul(a, b);
+        return Result.of(y, (d, need) -> {
+            INDArray g = d[0];
+            INDArray ga = need[0] ? Nd4j.matmul(g, b, false, true, false) : null;
+            INDArray gb = need[1] ? Nd4j.matmul(a, g, true, false, false) : null;
+            return new INDArray[] {ga, gb};
+        });
+    }
+
+    // ---------------------------------------------------------------- convolution and pooling
+
+    /** Begin and end padding per spatial axis: [b0, b1, ..., e0, e1, ...] as ONNX, auto_pad resolved. */
+    private static long[] pads(Call c, long[] spatial, long[] k, long[] s, long[] dil) {
+        int n = spatial.length;
+        String auto = c.attrString("auto_pad", "NOTSET");
+        long[] p = new long[2 * n];
+        if (auto.equals("NOTSET")) {
+            long[] given = c.attrLongs("pads", null);
+            if (given != null) {
+                if (given.length != 2 * n) throw c.err("pads has " + given.length + " values, expected " + 2 * n);
+                p = given.clone();
+            }
+        } else if (auto.startsWith("SAME")) {
+            for (int i = 0; i < n; i++) {
+                long out = (spatial[i] + s[i] - 1) / s[i];
+                long total = Math.max(0, (out - 1) * s[i] + (k[i] - 1) * dil[i] + 1 - spatial[i]);
+                long small = total / 2;
+                p[i] = auto.equals("SAME_UPPER") ? small : total - small;
+                p[i + n] = total - p[i];
+            }
+        } else if (!auto.equals("VALID")) {
+            throw c.err("unknown auto_pad " + auto);
+        }
+        return p;
+    }
+
+    private static long[] ints(Call c, String key, int n, long dflt) {
+        long[] v = c.attrLongs(key, null);
+        if (v == null) {
+            v = new long[n];
+            Arrays.fill(v, dflt);
+        }
+        if (v.length != n) throw c.err(key + " has " + v.length + " values, expected " + n);
+        return v;
+    }
+
+    /** Copy of x with spatial pads (ONNX layout) filled with {@code value}. */
+    private static INDArray padSpatial(INDArray x, long[] p, double value) {
+        long[] s = x.shape();
+        int n = s.length - 2;
+        long[] ps = s.clone();
+        for (int i = 0; i < n; i++) ps[i + 2] += p[i] + p[i + n];
+        INDArray out = Nd4j.valueArrayOf(ps, value, x.dataType());
+        out.get(interior(s, p)).assign(x);
+        return out;
+    }
+
+    private static INDArrayIndex[] interior(long[] s, long[] p) {
+        int n = s.length - 2;
+        INDArrayIndex[] idx = new INDArrayIndex[s.length];
+        idx[0] = NDArrayIndex.all();
+        idx[1] = NDArrayIndex.all();
+        for (int i = 0; i < n; i++) idx[i + 2] = NDArrayIndex.interval(p[i], p[i] + s[i + 2]);
+        return idx;
+    }
+
+    private static boolean symmetric(long[] p) {
+        int n = p.length / 2;
+        for (int i = 0; i < n; i++) if (p[i] != p[i + n]) return false;
+        return true;
+    }
+
+    private static boolean anyPad(long[] p) {
+        for (long v : p) if (v != 0) return true;
+        return false;
+    }
+
+    private static Result conv(Call c) {
+        INDArray x = c.in(0), w = c.in(1);
+        INDArray bias = c.has(2) ? c.in(2) : null;
+        int rank = x.rank();
+        if (rank != 3 && rank != 4) throw c.err("training supports 1-D and 2-D Conv only (input rank " + rank + ")");
+        boolean oneD = rank == 3;
+        if (oneD) {
+            x = x.reshape('c', x.size(0), x.size(1), x.size(2), 1);
+            w = w.reshape('c', w.size(0), w.size(1), w.size(2), 1);
+        }
+        long group = c.attrLong("group", 1);
+        long[] ws = w.shape(), xs = x.shape();
+        if (xs[1] != ws[1] * group) throw c.err("input has " + xs[1] + " channels, weights expect " + ws[1] + " x group " + group);
+        if (ws[0] % group != 0) throw c.err("output channels " + ws[0] + " not divisible by group " + group);
+        int sp = oneD ? 1 : 2;
+        long[] k = {ws[2], ws[3]};
+        long[] s = widen(ints(c, "strides", sp, 1), oneD, 1);
+        long[] dil = widen(ints(c, "dilations", sp, 1), oneD, 1);
+        long[] p;
+        if (!oneD) p = pads(c, new long[] {xs[2], xs[3]}, k, s, dil);
+        else {
+            long[] p1 = pads(c, new long[] {xs[2]}, new long[] {k[0]}, new long[] {s[0]}, new long[] {dil[0]});
+            p = new long[] {p1[0], 0, p1[1], 0};
+        }
+        final long[] pads = p;
+        boolean explicit = !symmetric(pads);
+        INDArray xp = explicit ? padSpatial(x, pads, 0) : x;
+        long pH = explicit ? 0 : pads[0], pW = explicit ? 0 : pads[1];
+        long[] iargs = {k[0], k[1], s[0], s[1], pH, pW, dil[0], dil[1], 0, 0, 1};
+        long oH = (xp.size(2) + 2 * pH - ((k[0] - 1) * dil[0] + 1)) / s[0] + 1;
+        long oW = (xp.size(3) + 2 * pW - ((k[1] - 1) * dil[1] + 1)) / s[1] + 1;
+        if (oH <= 0 || oW <= 0) throw c.err("kernel larger than padded input");
+        long cg = ws[1], mg = ws[0] / group;
+        INDArray y = Nd4j.create(x.dataType(), xs[0], ws[0], oH, oW);
+        for (int g = 0; g < group; g++) {
+            INDArray xg = group == 1 ? xp : xp.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
+            INDArray wg = group == 1 ? w : w.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
+            INDArray yg = group == 1 ? y : Nd4j.create(x.dataType(), xs[0], mg, oH, oW);
+            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(xg, wg).addOutputs(yg).addIntegerArguments(toInts(iargs)).build());
+            if (group != 1) y.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(yg);
+        }
+        if (bias != null) y.addi(bias.reshape(1, ws[0], 1, 1));
+        final INDArray fx = xp, fw = w;
+        final long[] wShape = c.in(1).shape(), xShape = c.in(0).shape();
+        INDArray out = oneD ? y.reshape('c', xs[0], ws[0], oH) : y;
+        return Result.of(out, (d, need) -> {
+            INDArray dy = d[0];
+            if (oneD) dy = dy.reshape('c', xs[0], ws[0], oH, 1);
+            dy = dy.dup('c');
+            boolean needDx = need[0];
+            INDArray dx = needDx && group != 1 ? Nd4j.create(fx.dataType(), fx.shape()) : null;
+            INDArray dw = group != 1 ? Nd4j.create(fw.dataType(), fw.shape()) : null;
+            for (int g = 0; g < group; g++) {
+                INDArray xg = group == 1 ? fx : fx.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
+                INDArray wg = group == 1 ? fw : fw.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
+                INDArray dyg = group == 1 ? dy : dy.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
+                INDArray[] r = convBackward(xg, wg, dyg, iargs, needDx);
+                if (needDx) {
+                    if (group == 1) dx = r[0];
+                    else dx.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).assign(r[0]);
+                }
+                if (group == 1) dw = r[1];
+                else dw.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(r[1]);
+            }
+            if (dx != null && explicit) dx = dx.get(interior(xs, pads)).dup('c');
+            if (dx != null) dx = dx.reshape('c', xShape);
+            INDArray db = need.length > 2 && need[2] ? dy.sum(0, 2, 3) : null;
+            return new INDArray[] {dx, dw.reshape('c', wShape), db};
+        });
+    }
+
+    /**
+     * Gradients of a 2-D convolution (one group, NCHW, OIHW weights) by im2col and matrix products: ND4J's
+     * conv2d_bp is several times slower than its forward pass, and always computes the input gradient.
+     * Returns {dx or null, dw}.
+     */
+    static INDArray[] convBackward(INDArray x, INDArray w, INDArray dy, long[] iargs, boolean needDx) {
+        long n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+        long m = w.size(0), kh = w.size(2), kw = w.size(3);
+        long oh = dy.size(2), ow = dy.size(3), p = oh * ow, ckk = c * kh * kw;
+        INDArray cols = Nd4j.create(x.dataType(), n, c, kh, kw, oh, ow);
+        int[] im = {(int) kh, (int) kw, (int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) iargs[6], (int) iargs[7], 0};
+        Nd4j.exec(DynamicCustomOp.builder("im2col").addInputs(x).addOutputs(cols).addIntegerArguments(im).addFloatingPointArguments(0.0).build());
+        INDArray dy3 = dy.reshape('c', n, m, p);
+        // dW[m, ckk] = sum_n dy_n [m, p] . cols_n^T [p, ckk]
+        INDArray dw = Nd4j.matmul(dy3, cols.reshape('c', n, ckk, p), false, true, false).sum(0).reshape('c', w.shape());
+        INDArray dx = null;
+        if (needDx) {
+            // dCols = W^T [ckk, m] . dY [m, n*p], then fold back with col2im
+            INDArray dyT = dy3.permute(1, 0, 2).dup('c').reshape('c', m, n * p);
+            INDArray dcols = w.reshape('c', m, ckk).transpose().mmul(dyT).reshape('c', ckk, n, p).permute(1, 0, 2).dup('c')
+                    .reshape('c', n, c, kh, kw, oh, ow);
+            dx = Nd4j.create(x.dataType(), n, c, h, wd);
+            int[] ci = {(int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) h, (int) wd, (int) iargs[6], (int) iargs[7], 0};
+            Nd4j.exec(DynamicCustomOp.builder("col2im").addInputs(dcols).addOutputs(dx).addIntegerArguments(ci).build());
+        }
+        return new INDArray[] {dx, dw};
+    }
+
+    private static int[] toInts(long[] v) {
+        int[] r = new int[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = Math.toIntExact(v[i]);
+        return r;
+    }
+
+    private static long[] widen(long[] v, boolean oneD, long fill) {
+        return oneD ? new long[] {v[0], fill} : v;
+    }
+
+    private static Result pool(Call c, boolean max) {
+        INDArray x = c.in(0);
+        if (x.rank() != 4) throw c.err("training supports 2-D pooling only (input rank " + x.rank() + ")");
+        if (max && c.node().outputs().size() > 1 && !c.node().output(1).isEmpty()) throw c.err("MaxPool indices output is not supported in training");
+        long[] xs = x.shape();
+        long[] k = c.attrLongs("kernel_shape", null);
+        if (k == null || k.length != 2) throw c.err("kernel_shape must have 2 values");
+        long[] s = ints(c, "strides", 2, 1);
+        long[] dil = ints(c, "dilations", 2, 1);
+        long[] p = pads(c, new long[] {xs[2], xs[3]}, k, s, dil);
+        if (c.attrLong("ceil_mode", 0) != 0) {
+            for (int i = 0; i < 2; i++) {
+                long span = xs[i + 2] + p[i] + p[i + 2] - ((k[i] - 1) * dil[i] + 1);
+                long floor = span / s[i] + 1, ceil = (span + s[i] - 1) / s[i] + 1;
+                // ONNX: the last window must start inside the input or the begin padding
+                if ((ceil - 1) * s[i] >= xs[i + 2] + p[i]) ceil--;
+                if (ceil > floor) p[i + 2] += (ceil - 1) * s[i] + (k[i] - 1) * dil[i] + 1 - (xs[i + 2] + p[i] + p[i + 2]);
+            }
+        }
+        boolean includePad = c.attrLong("count_include_pad", 0) != 0;
+        boolean explicit = !symmetric(p);
+        if (explicit && !max && (!includePad || true) && anyPad(p)) {
+            if (!includePad) throw c.err("AveragePool with asymmetric padding (or ceil_mode) and count_include_pad=0 is not supported in training");
+        }
+        final long[] pads = p;
+        INDArray xp = explicit ? padSpatial(x, p, max ? -Double.MAX_VALUE : 0) : x;
+        long pH = explicit ? 0 : p[0], pW = explicit ? 0 : p[1];
+        long[] iargs = {k[0], k[1], s[0], s[1], pH, pW, dil[0], dil[1], 0, max ? 0 : (includePad ? 1 : 0), 0};
+        long oH = (xp.size(2) + 2 * pH - ((k[0] - 1) * dil[0] + 1)) / s[0] + 1;
+        long oW = (xp.size(3) + 2 * pW - ((k[1] - 1) * dil[1] + 1)) / s[1] + 1;
+        INDArray y = Nd4j.create(x.dataType(), xs[0], xs[1], oH, oW);
+        String op = max ? "maxpool2d" : "avgpool2d";
+        Nd4j.exec(DynamicCustomOp.builder(op).addInputs(xp).addOutputs(y).addIntegerArguments(toInts(iargs)).build());
+        return Result.of(y, (d, need) -> {
+            INDArray dx = Nd4j.create(xp.dataType(), xp.shape());
+            Nd4j.exec(DynamicCustomOp.builder(op + "_bp").addInputs(xp, d[0].dup('c')).addOutputs(dx).addIntegerArguments(toInts(iargs)).build());
+            if (explicit) dx = dx.get(interior(xs, pads)).dup('c');
+            return new INDArray[] {dx};
+        });
+    }
+
+    private static Result globalAveragePool(Call c) {
+        INDArray x = c.in(0);
+        long[] xs = x.shape();
+        if (xs.length < 3) throw c.err("GlobalAveragePool needs rank >= 3");
+        int[] dims = new int[xs.length - 2];
+        for (int i = 0; i < dims.length; i++) dims[i] = i + 2;
+        long count = Arrays2.product(xs, 2, xs.length);
+        INDArray y = x.mean(true, dims);
+        return Result.of(y, (d, n) -> new INDArray[] {Nd4j.zeros(x.dataType(), xs).addi(d[0].div(count))});
+    }
+
+    // ---------------------------------------------------------------- normalization
+
+    private static Result batchNorm(Call c) {
+        INDArray x = c.in(0), gamma = c.in(1), beta = c.in(2), rm = c.in(3), rv = c.in(4);
+        double eps = c.attrFloat("epsilon", 1e-5f);
+        double momentum = c.attrFloat("momentum", 0.9f);
+        long[] xs = x.shape();
+        int rank = xs.length;
+        long ch = xs[1];
+        long[] bshape = new long[rank];
+        Arrays.fill(bshape, 1);
+        bshape[1] = ch;
+        int[] red = new int[rank - 1];
+        red[0] = 0;
+        for (int i = 2; i < rank; i++) red[i - 1] = i;
+        long m = x.length() / ch;
+        INDArray g = gamma.reshape(bshape), b = beta.reshape(bshape);
+        boolean train = c.training() || c.attrLong("training_mode", 0) != 0 && false;
+        INDArray mean, invStd;
+        if (train) {
+            mean = x.mean(true, red);
+            INDArray xc = x.sub(mean);
+            INDArray var = xc.mul(xc).mean(true, red);
+            invStd = Transforms.pow(var.add(eps), -0.5, false);
+            // running statistics (ONNX convention: running = running * momentum + batch * (1 - momentum))
+            if (c.tape().constants().get(c.node().input(3)) == rm) rm.muli(momentum).addi(mean.reshape(ch).mul(1 - momentum));
+            if (c.tape().constants().get(c.node().input(4)) == rv) rv.muli(momentum).addi(var.reshape(ch).mul(1 - momentum));
+        } else {
+            mean = rm.reshape(bshape);
+            invStd = Transforms.pow(rv.reshape(bshape).add(eps), -0.5, false);
+        }
+        INDArray xhat = x.sub(mean).muli(invStd);
+        INDArray y = xhat.mul(g).addi(b);
+        return Result.of(y, (d, need) -> {
+            INDArray dy = d[0];
+            INDArray dx = null;
+            if (need[0]) {
+                INDArray dxhat = dy.mul(g);
+                if (train) {
+                    INDArray s1 = dxhat.sum(true, red);
+                    INDArray s2 = dxhat.mul(xhat).sum(true, red);
+                    dx = dxhat.muli(m).subi(s1).subi(xhat.mul(s2)).muli(invStd.div(m));
+                } else {
+                    dx = dxhat.muli(invStd);
+                }
+            }
+            INDArray dg = need[1] ? dy.mul(xhat).sum(red) : null;
+            INDArray db = need[2] ? dy.sum(red) : null;
+            return new INDArray[] {dx, dg, db, null, null};
+        });
+    }
+
+    private static Result layerNorm(Call c) {
+        INDArray x = c.in(0), gamma = c.in(1);
+        INDArray beta = c.has(2) ? c.in(2) : null;
+        long[] xs = x.shape();
+        int axis = Arrays2.axis(c.attrLong("axis", -1), xs.length, c.node().label());
+        double eps = c.attrFloat("epsilon", 1e-5f);
+        long rows = Arrays2.product(xs, 0, axis), n = Arrays2.product(xs, axis, xs.length);
+        if (gamma.length() != n || beta != null && beta.length() != n) throw c.err("Scale/B must have " + n + " elements (broadcast scale is not supported in training)");
+        INDArray x2 = x.reshape('c', rows, n);
+        INDArray g = gamma.reshape(1, n);
+        INDArray mean = x2.mean(true, 1);
+        INDArray xc = x2.sub(mean);
+        INDArray invStd = Transforms.pow(xc.mul(xc).mean(true, 1).addi(eps), -0.5, false);
+        INDArray xhat = xc.muli(invStd);
+        INDArray y2 = xhat.mul(g);
+        if (beta != null) y2.addi(beta.reshape(1, n));
+        long[] statShape = xs.clone();
+        for (int i = axis; i < xs.length; i++) statShape[i] = 1;
+        INDArray[] outs = {y2.reshape('c', xs), mean.reshape('c', statShape), invStd.reshape('c', statShape)};
+        long[] gs = gamma.shape();
+        long[] bs = beta == null ? null : beta.shape();
+        return new Result(outs, (d, need) -> {
+            if (d.length > 1 && d[1] != null || d.length > 2 && d[2] != null) throw c.err("gradients through Mean/InvStdDev outputs are not supported");
+            INDArray dy = d[0].reshape('c', rows, n);
+            INDArray dx = null;
+            if (need[0]) {
+                INDArray dxhat = dy.mul(g);
+                INDArray s1 = dxhat.sum(true, 1);
+                INDArray s2 = dxhat.mul(xhat).sum(true, 1);
+                dx = dxhat.muli(n).subi(s1).subi(xhat.mul(s2)).muli(invStd.div(n)).reshape('c', xs);
+            }
+            INDArray dg = need[1] ? dy.mul(xhat).sum(0).reshape(gs) : null;
+            INDArray db = need.length > 2 && need[2] ? dy.sum(0).reshape(bs) : null;
+            return new INDArray[] {dx, dg, db};
+        });
+    }
+
+    private static Result dropout(Call c) {
+        INDArray x = c.in(0);
+        double ratio = c.has(1) ? c.in(1).getDouble(0) : c.attrFloat("ratio", 0.5f);
+        boolean wantMask = c.node().outputs().size() > 1 && !c.node().output(1).isEmpty();
+        if (!c.training() || ratio == 0) {
+            INDArray[] out = wantMask ? new INDArray[] {x, Nd4j.ones(DataType.BOOL, x.shape())} : new INDArray[] {x};
+            return new Result(out, (d, n) -> new INDArray[] {d[0], null, null});
+        }
+        if (ratio < 0 || ratio >= 1) throw c.err("dropout ratio must be in [0, 1), got " + ratio);
+        int len = (int) x.length();
+        double[] m = new double[len];
+        java.util.SplittableRandom r = c.tape().rng();
+        double scale = 1 / (1 - ratio);
+        for (int i = 0; i < len; i++) m[i] = r.nextDouble() >= ratio ? scale : 0;
+        INDArray mask = Nd4j.create(m, x.shape(), 'c').castTo(x.dataType());
+        INDArray y = x.mul(mask);
+        INDArray[] out = wantMask ? new INDArray[] {y, mask.gt(0)} : new INDArray[] {y};
+        return new Result(out, (d, n) -> new INDArray[] {d[0].mul(mask), null, null});
+    }
+
+    // ---------------------------------------------------------------- shape ops
+
+    private static Result reshapeTo(INDArray x, long[] shape) {
+        long[] xs = x.shape();
+        INDArray y = x.reshape('c', shape);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].reshape('c', xs), null});
+    }
+
+    private static Result reshape(Call c) {
+        INDArray x = c.in(0);
+        long[] req = c.has(1) ? Arrays2.longs(c.in(1)) : c.attrLongs("shape", null);
+        if (req == null) throw c.err("Reshape needs a shape");
+        boolean allowZero = c.attrLong("allowzero", 0) != 0;
+        long[] xs = x.shape();
+        long[] out = req.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] == 0 && !allowZero) {
+                if (i >= xs.length) throw c.err("shape copies dimension " + i + " that the input lacks");
+                out[i] = xs[i];
+            }
+            if (out[i] == -1) {
+                if (infer >= 0) throw c.err("more than one -1 in shape");
+                infer = i;
+            } else known *= out[i];
+        }
+        if (infer >= 0) out[infer] = known == 0 ? 0 : x.length() / known;
+        if (Arrays2.product(out, 0, out.length) != x.length()) throw c.err("cannot reshape " + Arrays.toString(xs) + " to " + Arrays.toString(req));
+        return reshapeTo(x, out);
+    }
+
+    private static Result flatten(Call c) {
+        INDArray x = c.in(0);
+        long[] xs = x.shape();
+        int axis = (int) c.attrLong("axis", 1);
+        if (axis < 0) axis += xs.length;
+        if (axis < 0 || axis > xs.length) throw c.err("axis out of range");
+        return reshapeTo(x, new long[] {Arrays2.product(xs, 0, axis), Arrays2.product(xs, axis, xs.length)});
+    }
+
+    private static Result squeezeLike(Call c, boolean squeeze) {
+        INDArray x = c.in(0);
+        long[] axes = c.has(1) ? Arrays2.longs(c.in(1)) : c.attrLongs("axes", null);
+        long[] xs = x.shape();
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        if (squeeze) {
+            boolean[] drop = new boolean[xs.length];
+            if (axes == null) for (int i = 0; i < xs.length; i++) drop[i] = xs[i] == 1;
+            else for (long a : axes) drop[Arrays2.axis(a, xs.length, c.node().label())] = true;
+            for (int i = 0; i < xs.length; i++) if (!drop[i]) out.add(xs[i]);
+        } else {
+            if (axes == null) throw c.err("Unsqueeze needs axes");
+            int r = xs.length + axes.length;
+            boolean[] ins = new boolean[r];
+            for (long a : axes) ins[Arrays2.axis(a, r, c.node().label())] = true;
+            int j = 0;
+            for (int i = 0; i < r; i++) out.add(ins[i] ? 1L : xs[j++]);
+        }
+        return reshapeTo(x, out.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private static Result transpose(Call c) {
+        INDArray x = c.in(0);
+        int r = x.rank();
+        long[] perm = c.attrLongs("perm", null);
+        int[] p = new int[r];
+        for (int i = 0; i < r; i++) p[i] = perm == null ? r - 1 - i : (int) perm[i];
+        int[] inv = new int[r];
+        for (int i = 0; i < r; i++) inv[p[i]] = i;
+        INDArray y = x.permute(p).dup('c');
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].permute(inv).dup('c')});
+    }
+
+    private static Result concat(Call c) {
+        int k = c.in().length;
+        INDArray[] xs = new INDArray[k];
+        for (int i = 0; i < k; i++) xs[i] = c.in(i);
+        int axis = Arrays2.axis(c.attrLong("axis", 0), xs[0].rank(), c.node().label());
+        INDArray y = Nd4j.concat(axis, xs);
+        long[] sizes = new long[k];
+        for (int i = 0; i < k; i++) sizes[i] = xs[i].size(axis);
+        int rank = xs[0].rank();
+        return Result.of(y, (d, need) -> {
+            INDArray[] g = new INDArray[k];
+            long off = 0;
+            for (int i = 0; i < k; i++) {
+                if (need[i]) {
+                    INDArrayIndex[] idx = new INDArrayIndex[rank];
+                    for (int j = 0; j < rank; j++) idx[j] = j == axis ? NDArrayIndex.interval(off, off + sizes[i]) : NDArrayIndex.all();
+                    g[i] = d[0].get(idx).dup('c');
+                }
+                off += sizes[i];
+            }
+            return g;
+        });
+    }
+
+    private static Result slice(Call c) {
+        INDArray x = c.in(0);
+        long[] xs = x.shape();
+        int r = xs.length;
+        long[] starts, ends, axes, steps;
+        if (c.opset() >= 10) {
+            starts = Arrays2.longs(c.in(1));
+            ends = Arrays2.longs(c.in(2));
+            axes = c.has(3) ? Arrays2.longs(c.in(3)) : null;
+            steps = c.has(4) ? Arrays2.longs(c.in(4)) : null;
+        } else {
+            starts = c.attrLongs("starts", null);
+            ends = c.attrLongs("ends", null);
+            axes = c.attrLongs("axes", null);
+            steps = null;
+        }
+        INDArrayIndex[] idx = new INDArrayIndex[r];
+        Arrays.fill(idx, NDArrayIndex.all());
+        for (int i = 0; i < starts.length; i++) {
+            int a = Arrays2.axis(axes == null ? i : axes[i], r, c.node().label());
+            long step = steps == null ? 1 : steps[i];
+            if (step <= 0) throw c.err("Slice with non-positive steps is not supported in training");
+            long dim = xs[a];
+            long st = starts[i] < 0 ? starts[i] + dim : starts[i];
+            long en = ends[i] < 0 ? ends[i] + dim : ends[i];
+            st = Math.max(0, Math.min(st, dim));
+            en = Math.max(0, Math.min(en, dim));
+            if (en <= st) throw c.err("empty Slice is not supported in training");
+            idx[a] = NDArrayIndex.interval(st, step, en);
+        }
+        INDArray y = x.get(idx).dup('c');
+        return Result.of(y, (d, n) -> {
+            INDArray dx = Nd4j.zeros(x.dataType(), xs);
+            dx.get(idx).assign(d[0]);
+            return new INDArray[] {dx, null, null, null, null};
+        });
+    }
+
+    private static Result gather(Call c) {
+        INDArray x = c.in(0);
+        long[] xs = x.shape();
+        int axis = Arrays2.axis(c.attrLong("axis", 0), xs.length, c.node().label());
+        long[] ind = Arrays2.longs(c.in(1));
+        long dim = xs[axis];
+        for (int i = 0; i < ind.length; i++) {
+            if (ind[i] < -dim || ind[i] >= dim) throw c.err("index " + ind[i] + " out of range for dimension " + dim);
+            if (ind[i] < 0) ind[i] += dim;
+        }
+        long[] is = c.in(1).shape();
+        long pre = Arrays2.product(xs, 0, axis), post = Arrays2.product(xs, axis + 1, xs.length);
+        long[] ys = new long[xs.length - 1 + is.length];
+        int j = 0;
+        for (int i = 0; i < axis; i++) ys[j++] = xs[i];
+        for (long v : is) ys[j++] = v;
+        for (int i = axis + 1; i < xs.length; i++) ys[j++] = xs[i];
+        INDArray x3 = x.reshape('c', pre, dim, post);
+        INDArray y3 = Nd4j.create(x.dataType(), pre, ind.length, post);
+        for (int k = 0; k < ind.length; k++) {
+            y3.get(NDArrayIndex.all(), NDArrayIndex.point(k), NDArrayIndex.all())
+                    .assign(x3.get(NDArrayIndex.all(), NDArrayIndex.point(ind[k]), NDArrayIndex.all()));
+        }
+        return Result.of(y3.reshape('c', ys), (d, n) -> {
+            INDArray g3 = d[0].reshape('c', pre, ind.length, post);
+            INDArray dx = Nd4j.zeros(x.dataType(), pre, dim, post);
+            for (int k = 0; k < ind.length; k++) {
+                dx.get(NDArrayIndex.all(), NDArrayIndex.point(ind[k]), NDArrayIndex.all())
+                        .addi(g3.get(NDArrayIndex.all(), NDArrayIndex.point(k), NDArrayIndex.all()));
+            }
+            return new INDArray[] {dx.reshape('c', xs), null};
+        });
+    }
+
+    private static Result constant(Call c) {
+        Attribute v = c.node().attr("value");
+        if (v == null) throw c.err("only Constant with a 'value' tensor is supported in training");
+        return Result.of(c.tape().constantValue(c.node(), v.asTensor()), null);
+    }
+}
