@@ -1,0 +1,91 @@
+package io.condense.backend.cuda.ref;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import io.condense.ir.Attribute;
+import io.condense.ir.DType;
+import io.condense.ir.Graph;
+import io.condense.ir.Node;
+import io.condense.ir.Tensor;
+import io.condense.ir.TensorType;
+import io.condense.ir.ValueInfo;
+import io.condense.onnx.OnnxExporter;
+import org.junit.jupiter.api.Test;
+
+import java.nio.FloatBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * The kernels' reference semantics against ONNX Runtime, an implementation we did not write: per-axis
+ * QuantizeLinear / DequantizeLinear and their composition (= fake quantization) must agree bit for bit with
+ * {@link QuantRef} and {@link FakeQuantRef}, ties (exact half steps) and saturation included.
+ */
+class QuantRefVsOrtTest {
+    private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+
+    /** Runs g in ONNX Runtime on input x and copies the output's bytes (int8) or floats into {@code into}. */
+    private static void runOrt(Graph g, float[] x, long[] shape, String output, Object into) throws Exception {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            try (OrtSession s = ENV.createSession(OnnxExporter.toBytes(g), o);
+                 OnnxTensor in = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), shape);
+                 OrtSession.Result r = s.run(Map.of("x", in))) {
+                OnnxTensor t = (OnnxTensor) r.get(output).orElseThrow();
+                if (into instanceof byte[] b) t.getByteBuffer().get(b);
+                else t.getFloatBuffer().get((float[]) into);
+            }
+        }
+    }
+
+    private static Graph graph(long[] shape, float[] scale, byte[] zp, int axis, boolean dequantize) {
+        Graph.Builder b = Graph.builder().opset("", 13)
+                .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, shape)))
+                .initializer("s", Tensor.of(scale, scale.length))
+                .initializer("z", Tensor.of(DType.INT8, new long[] {zp.length}, zp))
+                .addNode(new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("q"), Map.of("axis", Attribute.of((long) axis))));
+        if (dequantize) {
+            b.addNode(new Node("d", "DequantizeLinear", "", List.of("q", "s", "z"), List.of("y"), Map.of("axis", Attribute.of((long) axis))));
+            b.addOutput(new ValueInfo("y", TensorType.of(DType.FLOAT32, shape)));
+        } else {
+            b.addOutput(new ValueInfo("q", TensorType.of(DType.INT8, shape)));
+        }
+        return b.build();
+    }
+
+    @Test
+    void perAxisQuantizeAndFakeQuantMatchOnnxRuntime() throws Exception {
+        Random r = new Random(31);
+        long[] shape = {4, 16, 9};
+        ChannelLayout l = ChannelLayout.of(shape, 1);
+        int n = (int) l.size();
+        float[] scale = new float[16];
+        byte[] zp = new byte[16];
+        int[] zpi = new int[16];
+        for (int c = 0; c < 16; c++) {
+            scale[c] = c % 4 == 0 ? 0.25f : 0.01f + r.nextFloat() * 0.2f; // some power-of-two scales: exact ties
+            zp[c] = (byte) (r.nextInt(21) - 10);
+            zpi[c] = zp[c];
+        }
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            float s = scale[l.channelOf(i)];
+            int kind = r.nextInt(4);
+            x[i] = kind == 0 ? (r.nextInt(80) - 40 + 0.5f) * s   // half steps
+                    : kind == 1 ? (r.nextBoolean() ? 1 : -1) * 200 * s // saturates
+                    : (float) r.nextGaussian() * 30 * s;
+        }
+        byte[] ortQ = new byte[n];
+        runOrt(graph(shape, scale, zp, 1, false), x, shape, "q", ortQ);
+        assertArrayEquals(ortQ, QuantRef.quantizePerChannel(x, l, scale, zpi, QRange.INT8), "QuantizeLinear");
+
+        float[] ortY = new float[n];
+        runOrt(graph(shape, scale, zp, 1, true), x, shape, "y", ortY);
+        assertArrayEquals(ortY, FakeQuantRef.forward(x, l, scale, zpi, QRange.INT8), "Dequantize(Quantize(x))");
+        assertArrayEquals(ortY, QuantRef.dequantizePerChannel(ortQ, l, scale, zpi, false), "DequantizeLinear");
+    }
+}
