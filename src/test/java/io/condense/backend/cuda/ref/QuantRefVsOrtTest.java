@@ -88,4 +88,28 @@ class QuantRefVsOrtTest {
         assertArrayEquals(ortY, FakeQuantRef.forward(x, l, scale, zpi, QRange.INT8), "Dequantize(Quantize(x))");
         assertArrayEquals(ortY, QuantRef.dequantizePerChannel(ortQ, l, scale, zpi, false), "DequantizeLinear");
     }
+
+    @Test
+    void blockedQuantizeMatchesOnnxRuntime() throws Exception {
+        Random r = new Random(32);
+        int rows = 6, cols = 128, block = 32, nb = cols / block;
+        float[] scale = new float[rows * nb];
+        for (int i = 0; i < scale.length; i++) scale[i] = i % 3 == 0 ? 0.125f : 0.01f + r.nextFloat() * 0.1f;
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) {
+            float s = scale[(i / cols) * nb + (i % cols) / block];
+            x[i] = r.nextInt(5) == 0 ? (r.nextInt(60) - 30 + 0.5f) * s : (float) r.nextGaussian() * 60 * s;
+        }
+        Graph g = Graph.builder().opset("", 21)
+                .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, rows, cols)))
+                .initializer("s", Tensor.of(scale, rows, nb))
+                .initializer("z", Tensor.zeros(DType.INT8, rows, nb))
+                .addNode(new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("q"),
+                        Map.of("axis", Attribute.of(1L), "block_size", Attribute.of((long) block))))
+                .addOutput(new ValueInfo("q", TensorType.of(DType.INT8, rows, cols)))
+                .build();
+        byte[] ortQ = new byte[rows * cols];
+        runOrt(g, x, new long[] {rows, cols}, "q", ortQ);
+        assertArrayEquals(ortQ, QuantRef.quantizeBlocked(x, rows, cols, block, scale, QRange.INT8));
+    }
 }
