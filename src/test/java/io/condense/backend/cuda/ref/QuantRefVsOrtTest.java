@@ -112,4 +112,36 @@ class QuantRefVsOrtTest {
         runOrt(g, x, new long[] {rows, cols}, "q", ortQ);
         assertArrayEquals(ortQ, QuantRef.quantizeBlocked(x, rows, cols, block, scale, QRange.INT8));
     }
+
+    @Test
+    void int4FakeQuantMatchesOnnxRuntime() throws Exception {
+        Random r = new Random(33);
+        long[] shape = {3, 8, 10};
+        ChannelLayout l = ChannelLayout.of(shape, 1);
+        int n = (int) l.size();
+        float[] scale = new float[8];
+        byte[] zp = new byte[8];
+        int[] zpi = new int[8];
+        for (int c = 0; c < 8; c++) {
+            scale[c] = c % 2 == 0 ? 0.5f : 0.05f + r.nextFloat() * 0.3f;
+            zp[c] = (byte) (r.nextInt(5) - 2);
+            zpi[c] = zp[c];
+        }
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            float s = scale[l.channelOf(i)];
+            x[i] = r.nextInt(3) == 0 ? (r.nextInt(16) - 8 + 0.5f) * s : (float) r.nextGaussian() * 6 * s;
+        }
+        Graph g = Graph.builder().opset("", 21)
+                .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, shape)))
+                .initializer("s", Tensor.of(scale, 8))
+                .initializer("z", Tensor.of(DType.INT4, new long[] {8}, zp))
+                .addNode(new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("q"), Map.of("axis", Attribute.of(1L))))
+                .addNode(new Node("d", "DequantizeLinear", "", List.of("q", "s", "z"), List.of("y"), Map.of("axis", Attribute.of(1L))))
+                .addOutput(new ValueInfo("y", TensorType.of(DType.FLOAT32, shape)))
+                .build();
+        float[] ortY = new float[n];
+        runOrt(g, x, shape, "y", ortY);
+        assertArrayEquals(ortY, FakeQuantRef.forward(x, l, scale, zpi, QRange.INT4));
+    }
 }
