@@ -144,4 +144,30 @@ class QuantRefVsOrtTest {
         runOrt(g, x, shape, "y", ortY);
         assertArrayEquals(ortY, FakeQuantRef.forward(x, l, scale, zpi, QRange.INT4));
     }
+
+    @Test
+    void int8GemmAccumulatorMatchesMatMulInteger() throws Exception {
+        Random r = new Random(34);
+        int m = 7, n = 9, k = 40;
+        byte[] a = new byte[m * k], b = new byte[n * k], bt = new byte[k * n];
+        r.nextBytes(a);
+        r.nextBytes(b);
+        for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) bt[p * n + j] = b[j * k + p]; // ONNX wants B as [K, N]
+        Graph g = Graph.builder().opset("", 13)
+                .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 1)))
+                .initializer("a", Tensor.of(DType.INT8, new long[] {m, k}, a))
+                .initializer("b", Tensor.of(DType.INT8, new long[] {k, n}, bt))
+                .addNode(new Node("mm", "MatMulInteger", "", List.of("a", "b"), List.of("acc"), Map.of()))
+                .addNode(new Node("c", "Cast", "", List.of("acc"), List.of("y"), Map.of("to", Attribute.of((long) DType.FLOAT32.onnxCode()))))
+                .addNode(new Node("u", "Identity", "", List.of("x"), List.of("unused"), Map.of()))
+                .addOutput(new ValueInfo("y", TensorType.of(DType.FLOAT32, m, n)))
+                .addOutput(new ValueInfo("unused", TensorType.of(DType.FLOAT32, 1)))
+                .build();
+        float[] ort = new float[m * n];
+        runOrt(g, new float[] {0f}, new long[] {1}, "y", ort);
+        int[] acc = Int8GemmRef.accumulate(a, b, m, n, k);
+        float[] mine = new float[acc.length];
+        for (int i = 0; i < acc.length; i++) mine[i] = acc[i]; // |acc| <= 40 * 16384: exact in float
+        assertArrayEquals(ort, mine);
+    }
 }
