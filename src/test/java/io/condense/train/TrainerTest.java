@@ -25,6 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainerTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void threads() { Threads.auto(); }
+
     /** Three Gaussian blobs in 8 dimensions, centres 4 apart. */
     static Dataset blobs(int n, long seed) {
         Random centres = new Random(99), r = new Random(seed);
