@@ -91,6 +91,18 @@ class TrainerTest {
         assertTrue(!java.util.Arrays.equals(runs[0], Arrays2.toTensor(other.parameters().get("w1"), false).toFloatArray()));
     }
 
+    @Test void distillationWithKlLoss() {
+        Dataset train = blobs(1000, 1), test = blobs(300, 2);
+        Tape teacher = new Tape(mlp(3));
+        new Trainer(teacher, Optimizer.adam(0.01), new Trainer.Config().epochs(2).batchSize(32).progressSeconds(-1)).fit(train, null);
+        Tape student = new Tape(mlp(4));
+        Trainer.Config cfg = new Trainer.Config().epochs(2).batchSize(32).progressSeconds(-1).loss((logits, b) ->
+                Losses.klDivergence(logits, teacher.infer(Map.of("x", b.x())).get("logits"), 4.0));
+        List<Trainer.EpochStats> s = new Trainer(student, Optimizer.adam(0.01), cfg).fit(train, test);
+        assertTrue(s.get(1).loss() < s.get(0).loss(), "KL should fall: " + s);
+        assertTrue(s.get(1).testAccuracy() > 0.95, "student accuracy " + s.get(1).testAccuracy());
+    }
+
     @Test void nanLossStopsWithClearMessage() {
         Dataset train = blobs(400, 1);
         Tape tape = new Tape(mlp(3));
