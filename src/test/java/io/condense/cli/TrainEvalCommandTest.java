@@ -28,7 +28,7 @@ class TrainEvalCommandTest {
         TrainCommand train = new TrainCommand();
         train.stdout = new PrintStream(buf, true, StandardCharsets.UTF_8);
         int rc = new CommandLine(train).execute("--model", "lenet-300-100", "--data", mnist.toString(), "--epochs", "1",
-                "--limit", "3000", "--batch-size", "50", "--lr", "0.05", "--seed", "3", "--optimizer", "sgd", "--out", out.toString(), "--quiet");
+                "--limit", "3000", "--test-limit", "2000", "--batch-size", "50", "--lr", "0.05", "--seed", "3", "--optimizer", "sgd", "--out", out.toString(), "--quiet");
         String log = buf.toString(StandardCharsets.UTF_8);
         assertEquals(0, rc, log);
         assertTrue(Files.exists(out));
@@ -38,7 +38,7 @@ class TrainEvalCommandTest {
         ByteArrayOutputStream ebuf = new ByteArrayOutputStream();
         EvalCommand eval = new EvalCommand();
         eval.stdout = new PrintStream(ebuf, true, StandardCharsets.UTF_8);
-        assertEquals(0, new CommandLine(eval).execute(out.toString(), "--data", mnist.toString()));
+        assertEquals(0, new CommandLine(eval).execute(out.toString(), "--data", mnist.toString(), "--limit", "2000"));
         String e = ebuf.toString(StandardCharsets.UTF_8);
         assertTrue(e.matches("accuracy: 0\\.\\d{4}\\s*"), e);
         // the saved model evaluates to the accuracy the trainer reported for the test split
