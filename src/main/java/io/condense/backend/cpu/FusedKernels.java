@@ -6,6 +6,7 @@ import io.condense.ir.Node;
 import io.condense.passes.Fusion;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Arrays;
@@ -111,9 +112,9 @@ final class FusedKernels {
             long macs = x.size(0) * w.size(0) * (long) g.out[0] * g.out[1] * w.size(1) * w.size(2) * w.size(3);
             if (macs > SMALL_MACS) return null;
             int n = (int) x.size(0), ci = (int) x.size(1), m = (int) w.size(0);
-            float[] y = SmallConv.conv(floats(x), n, ci, g.in[0], g.in[1], wCache.get(w), m, g.k[0], g.k[1],
+            float[][] y = SmallConv.conv(floats(x), n, ci, g.in[0], g.in[1], wCache.get(w), m, g.k[0], g.k[1],
                     b == null ? null : bCache.get(b), g.s[0], g.s[1], g.d[0], g.d[1], g.pb[0], g.pb[1], g.out[0], g.out[1], relu);
-            return ConvOps.wrap(y, n, m, g.out[0], g.out[1]);
+            return wrapRows(y, n, m, g.out[0], g.out[1]);
         }
     }
 
@@ -122,7 +123,9 @@ final class FusedKernels {
         private final int opset;
         private final boolean relu;
         private final Kernel base;
-        private final Cache wCache = new Cache(), bCache = new Cache();
+        private final Cache bCache = new Cache();
+        private INDArray wRowsKey;
+        private float[][] wRows;
 
         MatMulK(Node mm, int opset, boolean relu, Kernel base) {
             this.mm = mm;
@@ -141,10 +144,14 @@ final class FusedKernels {
                 long rows = a.length() / Math.max(1, a.size(-1));
                 if (rows * a.size(-1) * w.size(1) <= SMALL_MACS && a.length() > 0 && w.length() > 0) {
                     int m = (int) rows, k = (int) w.size(0), n = (int) w.size(1);
-                    float[] y = SmallConv.matmul(floats(a), m, k, wCache.get(w), n, bias == null ? null : bCache.get(bias), relu);
+                    if (w != wRowsKey) {
+                        wRows = SmallConv.rows(floats(w), k, n);
+                        wRowsKey = w;
+                    }
+                    float[][] y = SmallConv.matmul(floats(a), m, k, wRows, n, bias == null ? null : bCache.get(bias), relu);
                     long[] shape = a.shape().clone();
                     shape[shape.length - 1] = n;
-                    return OpContext.one(ConvOps.wrap(y, shape));
+                    return OpContext.one(wrapRows(y, shape));
                 }
             }
             INDArray y = base.run(cc)[0];
@@ -189,6 +196,14 @@ final class FusedKernels {
             }
             return base.run(c);
         }
+    }
+
+    /** A new dense float array of the given shape holding the rows one after the other. */
+    static INDArray wrapRows(float[][] rows, long... shape) {
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        java.nio.FloatBuffer fb = a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        for (float[] r : rows) fb.put(r);
+        return a;
     }
 
     private static INDArray[] inputs(OpContext c) {
