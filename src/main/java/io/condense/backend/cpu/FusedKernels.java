@@ -6,6 +6,7 @@ import io.condense.ir.Node;
 import io.condense.passes.Fusion;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -44,8 +45,39 @@ final class FusedKernels {
                 Node mm = new Node(n.name(), "MatMul", "", n.inputs().subList(0, 2), n.outputs(), attrs);
                 return new MatMulK(mm, opset, relu, registry.get("", "MatMul"));
             }
+            case Fusion.LAYER_NORM -> {
+                float eps = n.attrFloat("epsilon", 1e-5f);
+                return c -> OpContext.one(layerNorm(c, eps));
+            }
             default -> { return null; }
         }
+    }
+
+    /** (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (mean and variance accumulated in double). */
+    static INDArray layerNorm(OpContext c, float eps) {
+        INDArray x = c.in(0), gamma = c.in(1), beta = c.in(2);
+        if (x.dataType() != DataType.FLOAT || x.rank() == 0) throw c.error("expects a float32 input of rank >= 1, got " + x.dataType());
+        int cols = (int) x.size(-1);
+        if (gamma.length() != cols || beta.length() != cols) {
+            throw c.error("scale/bias of length " + gamma.length() + "/" + beta.length() + " for a last axis of " + cols);
+        }
+        float[] xf = floats(x), g = floats(gamma), b = floats(beta);
+        float[] y = new float[xf.length];
+        int rows = cols == 0 ? 0 : xf.length / cols;
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            double s = 0;
+            for (int i = 0; i < cols; i++) s += xf[o + i];
+            float mean = (float) (s / cols);
+            double v = 0;
+            for (int i = 0; i < cols; i++) {
+                float d = xf[o + i] - mean;
+                v += d * d;
+            }
+            float inv = (float) (1.0 / Math.sqrt((float) (v / cols) + eps));
+            for (int i = 0; i < cols; i++) y[o + i] = (xf[o + i] - mean) * inv * g[i] + b[i];
+        }
+        return ConvOps.wrap(y, x.shape());
     }
 
     /** The kernel to run {@code n} with: {@code k}, or a small-input fast path in front of it. */
@@ -156,12 +188,13 @@ final class FusedKernels {
             }
             INDArray y = base.run(cc)[0];
             if (bias != null) {
-                if (fresh(y, a, w, bias) && y.dataType() == bias.dataType() && y.ordering() == 'c' && !y.isView()
-                        && y.length() == y.data().length()) {
-                    y.reshape('c', y.length() / bias.length(), bias.length()).addiRowVector(bias.reshape(bias.length()));
-                } else {
-                    y = y.add(bias.reshape(1, bias.length()).castTo(y.dataType()));
-                }
+                long[] bs = new long[y.rank()];
+                Arrays.fill(bs, 1);
+                bs[bs.length - 1] = bias.length();
+                INDArray bb = bias.reshape('c', bs).castTo(y.dataType());
+                INDArray z = fresh(y, a, w, bias) ? y : Nd4j.createUninitialized(y.dataType(), y.shape(), 'c');
+                Nd4j.exec(new AddOp(new INDArray[] {y, bb}, new INDArray[] {z})); // in place on the fresh product
+                y = z;
             }
             if (relu) y = inPlaceRelu(y, a, w, bias);
             return OpContext.one(y);
