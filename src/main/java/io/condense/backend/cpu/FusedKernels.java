@@ -61,23 +61,30 @@ final class FusedKernels {
         if (gamma.length() != cols || beta.length() != cols) {
             throw c.error("scale/bias of length " + gamma.length() + "/" + beta.length() + " for a last axis of " + cols);
         }
-        float[] xf = floats(x), g = floats(gamma), b = floats(beta);
-        float[] y = new float[xf.length];
-        int rows = cols == 0 ? 0 : xf.length / cols;
+        float[] g = floats(gamma), b = floats(beta);
+        INDArray xd = ConvOps.dense(x);
+        java.nio.FloatBuffer in = xd.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        int base = (int) xd.offset();
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
+        java.nio.FloatBuffer out = y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        int rows = cols == 0 ? 0 : (int) (x.length() / cols);
+        float[] t = new float[cols], u = new float[cols];
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
+            in.get(base + o, t); // rows copied to arrays indexed from 0: those loops vectorize (see SmallConv)
             double s = 0;
-            for (int i = 0; i < cols; i++) s += xf[o + i];
+            for (int i = 0; i < cols; i++) s += t[i];
             float mean = (float) (s / cols);
             double v = 0;
             for (int i = 0; i < cols; i++) {
-                float d = xf[o + i] - mean;
+                float d = t[i] - mean;
                 v += d * d;
             }
             float inv = (float) (1.0 / Math.sqrt((float) (v / cols) + eps));
-            for (int i = 0; i < cols; i++) y[o + i] = (xf[o + i] - mean) * inv * g[i] + b[i];
+            for (int i = 0; i < cols; i++) u[i] = (t[i] - mean) * inv * g[i] + b[i];
+            out.put(o, u);
         }
-        return ConvOps.wrap(y, x.shape());
+        return y;
     }
 
     /** The kernel to run {@code n} with: {@code k}, or a small-input fast path in front of it. */
