@@ -50,6 +50,10 @@ final class CpuSession implements Session {
     /** @param optimize rewrite the graph at open and pick small-input kernels (false: run the graph as given) */
     CpuSession(Graph graph, KernelRegistry registry, boolean optimize) {
         this.graph = graph;
+        // every op of the graph as given needs a kernel, also in nodes the optimizer would fold or drop
+        for (Node n : graph.topologicalOrder()) {
+            if (registry.get(n.domain(), n.opType()) == null) throw unsupported(n, registry);
+        }
         this.exec = optimize ? SessionOptimizer.optimize(graph, registry) : graph;
         this.order = exec.topologicalOrder();
         this.kernels = new Kernel[order.size()];
@@ -61,10 +65,7 @@ final class CpuSession implements Session {
             Node n = order.get(i);
             Kernel k = registry.get(n.domain(), n.opType());
             if (k == null) k = FusedKernels.create(n, exec, registry);
-            if (k == null) {
-                throw new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType()
-                        + " at node " + n.label() + " (the CPU backend supports: " + String.join(", ", registry.ops()) + ")");
-            }
+            if (k == null) throw unsupported(n, registry);
             if (optimize) k = FusedKernels.plan(n, exec, k);
             kernels[i] = k;
             opsets[i] = exec.opsetOf(n.domain());
@@ -181,6 +182,11 @@ final class CpuSession implements Session {
         }
         return byOp.entrySet().stream().map(e -> new OpTime(e.getKey(), e.getValue()[0], e.getValue()[1]))
                 .sorted((a, b) -> Long.compare(b.nanos(), a.nanos())).toList();
+    }
+
+    private static ModelException unsupported(Node n, KernelRegistry registry) {
+        return new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType()
+                + " at node " + n.label() + " (the CPU backend supports: " + String.join(", ", registry.ops()) + ")");
     }
 
     static void checkInput(ValueInfo in, Tensor t) {

@@ -205,4 +205,16 @@ class FusedKernelsTest {
         assertTrue(SessionOptimizer.optimize(g2, KernelRegistry.standard()).nodes().stream().noneMatch(n -> n.opType().equals(Fusion.LAYER_NORM)));
         check(g2, Map.of("x", random(2, 5, 16)));
     }
+
+    @Test
+    void unsupportedOpInDeadNodeStillFailsAtOpen() {
+        Graph.Builder b = Graph.builder().name("t").opset("", 13);
+        b.addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 2)));
+        b.addNode(new Node("dead", "Frobnicate", "com.example", List.of("x"), List.of("unused"), Map.of()));
+        b.addNode(new Node("relu", "Relu", "", List.of("x"), List.of("y"), Map.of()));
+        b.addOutput(new ValueInfo("y", TensorType.unknown()));
+        io.condense.ir.ModelException e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class,
+                () -> new CpuSession(b.build(), KernelRegistry.standard(), true));
+        assertTrue(e.getMessage().startsWith("unsupported op com.example.Frobnicate at node"), e.getMessage());
+    }
 }
