@@ -1,6 +1,8 @@
 package io.condense.backend.cpu;
 
+import io.condense.ir.DType;
 import io.condense.ir.Node;
+import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -22,7 +24,22 @@ import java.util.WeakHashMap;
 final class IntConv {
     private IntConv() {}
 
-    record Result(int[] acc, long[] shape) {}
+    /** The accumulators (ConvInteger) or, when a {@link Requant} was given, the requantized 8-bit output. */
+    record Result(int[] acc, byte[] q, long[] shape) {}
+
+    /**
+     * Requantization applied while the accumulators are produced (QLinearConv): per output channel,
+     * saturate(round_half_even(float(acc + bias) * mult) + zero) for an 8-bit output with bounds [fmin, fmax] - zero.
+     */
+    record Requant(float[] mult, int[] bias, int zero, float fmin, float fmax) {
+        byte apply(int acc, int oc) {
+            return (byte) QuantKernels.sat((float) (acc + (bias == null ? 0 : bias[oc])) * mult[oc], zero, fmin, fmax);
+        }
+    }
+
+    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
+        return conv(ctx, x, xz, w, wz, null);
+    }
 
     /** Weights prepared for one node: adjusted integer values, per-channel absolute sums and GEMM matrices. */
     private static final class Prepared {
@@ -55,7 +72,7 @@ final class IntConv {
 
     private static final Map<Node, Prepared> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
 
-    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
+    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz, Requant rq) {
         long[] xs = x.shape(), wsh = w.shape();
         int sp = xs.length - 2;
         if (sp < 1 || sp > 2) throw ctx.error("only 1-D and 2-D integer convolutions are supported, input shape " + Arrays.toString(xs));
@@ -103,34 +120,48 @@ final class IntConv {
 
         int[] xzv = xz == null ? new int[] {0} : QuantKernels.ints(xz);
         if (xzv.length != 1) throw ctx.error("x_zero_point must be a scalar (per-tensor)");
-        int[] xv = QuantKernels.ints(x, xzv[0]);
-        int xmin = 0, xmax = 0;
-        for (int v : xv) {
-            xmin = Math.min(xmin, v);
-            xmax = Math.max(xmax, v);
-        }
-        long maxX = Math.max(-(long) xmin, xmax);
+        int zx = xzv[0];
         Prepared p = prepare(ctx, w, wz, m);
         int mg = m / group;
         int hw = h * wd, ohw = oh * ow;
-        int[] out = new int[n * m * ohw];
+        final int padT = pt, padL = pl;
+        Tensor xt = Nd.toTensor(x, null);
+        boolean bytes = xt.dtype() == DType.UINT8 || xt.dtype() == DType.INT8;
+        boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+        // |x - zx| bounded by the input type, or (when that bound is too loose for float32) by the data
+        long maxX = bytes ? Math.max(Math.abs(xt.dtype().minValue() - zx), Math.abs(xt.dtype().maxValue() - zx)) : Long.MAX_VALUE;
+        int[] xv = null;
+        if (cg == 1 || !pointwise || !bytes || maxX * p.maxAbsSum >= IntMatMul.FLOAT_EXACT) {
+            xv = QuantKernels.ints(xt, zx);
+            int xmin = 0, xmax = 0;
+            for (int v : xv) {
+                xmin = Math.min(xmin, v);
+                xmax = Math.max(xmax, v);
+            }
+            maxX = Math.max(-(long) xmin, xmax);
+        }
+        int[] out = rq == null ? new int[n * m * ohw] : null;
+        byte[] q = rq == null ? null : new byte[n * m * ohw];
         if (cg == 1) {
-            final int padT = pt, padL = pl;
+            final int[] xs0 = xv;
             forEach(n * m, (long) n * m * ohw * kh * kw >= PARALLEL_MIN, t -> {
                 int b = t / m, oc = t % m;
-                depthwise(xv, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
-                        sh, sw, dh, dw, padT, padL);
+                int[] acc = out != null ? out : new int[ohw];
+                int off = out != null ? t * ohw : 0;
+                depthwise(xs0, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, acc, off, oh, ow, sh, sw, dh, dw, padT, padL);
+                if (rq != null) for (int i = 0; i < ohw; i++) q[t * ohw + i] = rq.apply(acc[i], oc);
             });
-            return new Result(out, outShape);
+            return new Result(out, q, outShape);
         }
         int kg = cg * kh * kw;
         boolean useFloat = maxX * p.maxAbsSum < IntMatMul.FLOAT_EXACT;
         INDArray[] mats = matrices(p, group, mg, kg, useFloat);
-        boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM per group over the whole batch: cols is [kg, n * ohw], image b in columns [b*ohw, (b+1)*ohw)
         int ld = n * ohw;
         boolean par = (long) kg * ld >= PARALLEL_MIN;
-        final int padT = pt, padL = pl;
+        final int[] xs1 = xv;
+        final byte[] xb = bytes ? (byte[]) xt.data() : null;
+        final int mask = xt.dtype() == DType.UINT8 ? 0xFF : -1;
         for (int g = 0; g < group; g++) {
             final int gg = g;
             INDArray cols;
@@ -141,9 +172,10 @@ final class IntConv {
                     int base = (b * c + gg * cg + ci) * hw;
                     if (pointwise) {
                         int r = ci * ld + b * ohw;
-                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                        if (xs1 != null) for (int i = 0; i < hw; i++) f[r + i] = xs1[base + i];
+                        else for (int i = 0; i < hw; i++) f[r + i] = (xb[base + i] & mask) - zx;
                     } else {
-                        im2colFloat(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                        im2colFloat(xs1, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
                     }
                 });
                 cols = IntMatMul.wrap(f, kg, ld);
@@ -154,17 +186,42 @@ final class IntConv {
                     int base = (b * c + gg * cg + ci) * hw;
                     if (pointwise) {
                         int r = ci * ld + b * ohw;
-                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                        for (int i = 0; i < hw; i++) f[r + i] = xs1[base + i];
                     } else {
-                        im2colDouble(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                        im2colDouble(xs1, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
                     }
                 });
                 cols = IntMatMul.wrap(f, kg, ld);
             }
             INDArray prod = IntMatMul.product(mats[g], cols);
-            IntMatMul.copyInts(prod, mg, n, ohw, out, g * mg * ohw, m * ohw);
+            if (rq == null) {
+                IntMatMul.copyInts(prod, mg, n, ohw, out, g * mg * ohw, m * ohw);
+            } else {
+                requantGemm(prod, useFloat, mg, n, ohw, g * mg, m, rq, q, (long) mg * ld >= PARALLEL_MIN);
+            }
         }
-        return new Result(out, outShape);
+        return new Result(out, q, outShape);
+    }
+
+    /** Requantizes a [mg, n * ohw] GEMM result of output channels oc0.. straight into the [n, m, ohw] byte output. */
+    private static void requantGemm(INDArray prod, boolean useFloat, int mg, int n, int ohw, int oc0, int m, Requant rq,
+                                    byte[] q, boolean parallel) {
+        java.nio.ByteBuffer bb = prod.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        java.nio.FloatBuffer fb = useFloat ? bb.asFloatBuffer() : null;
+        java.nio.DoubleBuffer db = useFloat ? null : bb.asDoubleBuffer();
+        int ld = n * ohw;
+        forEach(mg * n, parallel, t -> {
+            int row = t / n, b = t % n, oc = oc0 + row;
+            int src = row * ld + b * ohw, dst = (b * m + oc) * ohw;
+            int bias = rq.bias() == null ? 0 : rq.bias()[oc];
+            float mult = rq.mult()[oc], fmin = rq.fmin(), fmax = rq.fmax();
+            int z = rq.zero();
+            if (fb != null) {
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) fb.get(src + i) + bias) * mult, z, fmin, fmax);
+            } else {
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) db.get(src + i) + bias) * mult, z, fmin, fmax);
+            }
+        });
     }
 
     private static Prepared prepare(OpContext ctx, INDArray w, INDArray wz, int m) {

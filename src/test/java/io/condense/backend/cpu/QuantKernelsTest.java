@@ -208,6 +208,8 @@ class QuantKernelsTest {
     void qlinearConvLargeAccumulatorsStayExact() throws Exception {
         // 64 channels x 3x3 at full uint8/int8 range: partial sums exceed 2^24, forcing the float64 path.
         qconv(DType.UINT8, DType.INT8, new long[] {1, 64, 6, 6}, new long[] {4, 64, 3, 3}, true, false, Map.of()).check("K=576");
+        qconv(DType.UINT8, DType.INT8, new long[] {2, 1200, 2, 3}, new long[] {5, 1200, 1, 1}, true, true, Map.of()).check("pointwise K=1200");
+        qconv(DType.INT8, DType.INT8, new long[] {1, 1200, 2, 2}, new long[] {3, 1200, 1, 1}, false, true, Map.of()).check("pointwise s8 K=1200");
     }
 
     @Test
