@@ -31,11 +31,7 @@ final class IntConv {
      * Requantization applied while the accumulators are produced (QLinearConv): per output channel,
      * saturate(round_half_even(float(acc + bias) * mult) + zero) for an 8-bit output with bounds [fmin, fmax] - zero.
      */
-    record Requant(float[] mult, int[] bias, int zero, float fmin, float fmax) {
-        byte apply(int acc, int oc) {
-            return (byte) QuantKernels.sat((float) (acc + (bias == null ? 0 : bias[oc])) * mult[oc], zero, fmin, fmax);
-        }
-    }
+    record Requant(float[] mult, int[] bias, int zero, float fmin, float fmax) {}
 
     static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
         return conv(ctx, x, xz, w, wz, null);
@@ -131,7 +127,9 @@ final class IntConv {
         // |x - zx| bounded by the input type, or (when that bound is too loose for float32) by the data
         long maxX = bytes ? Math.max(Math.abs(xt.dtype().minValue() - zx), Math.abs(xt.dtype().maxValue() - zx)) : Long.MAX_VALUE;
         int[] xv = null;
-        if (cg == 1 || !pointwise || !bytes || maxX * p.maxAbsSum >= IntMatMul.FLOAT_EXACT) {
+        if (cg == 1) {
+            xv = QuantKernels.ints(xt, zx); // direct int32 accumulation: no bound needed
+        } else if (!pointwise || !bytes || maxX * p.maxAbsSum >= IntMatMul.FLOAT_EXACT) {
             xv = QuantKernels.ints(xt, zx);
             int xmin = 0, xmax = 0;
             for (int v : xv) {
@@ -149,7 +147,7 @@ final class IntConv {
                 int[] acc = out != null ? out : new int[ohw];
                 int off = out != null ? t * ohw : 0;
                 depthwise(xs0, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, acc, off, oh, ow, sh, sw, dh, dw, padT, padL);
-                if (rq != null) for (int i = 0; i < ohw; i++) q[t * ohw + i] = rq.apply(acc[i], oc);
+                if (rq != null) requantRow(acc, 0, q, t * ohw, ohw, rq, oc);
             });
             return new Result(out, q, outShape);
         }
@@ -217,11 +215,23 @@ final class IntConv {
             float mult = rq.mult()[oc], fmin = rq.fmin(), fmax = rq.fmax();
             int z = rq.zero();
             if (fb != null) {
-                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) fb.get(src + i) + bias) * mult, z, fmin, fmax);
+                float[] a = new float[ohw];
+                fb.get(src, a, 0, ohw);
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) a[i] + bias) * mult, z, fmin, fmax);
             } else {
-                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) db.get(src + i) + bias) * mult, z, fmin, fmax);
+                double[] a = new double[ohw];
+                db.get(src, a, 0, ohw);
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) a[i] + bias) * mult, z, fmin, fmax);
             }
         });
+    }
+
+    /** q[qOff .. qOff+len) = requantized acc[off ..] of output channel oc. */
+    private static void requantRow(int[] acc, int off, byte[] q, int qOff, int len, Requant rq, int oc) {
+        int bias = rq.bias() == null ? 0 : rq.bias()[oc];
+        float mult = rq.mult()[oc], fmin = rq.fmin(), fmax = rq.fmax();
+        int z = rq.zero();
+        for (int i = 0; i < len; i++) q[qOff + i] = (byte) QuantKernels.sat((float) (acc[off + i] + bias) * mult, z, fmin, fmax);
     }
 
     private static Prepared prepare(OpContext ctx, INDArray w, INDArray wz, int m) {
