@@ -298,24 +298,50 @@ final class IntConv {
                 }
             }
         }
-        for (int ki = 0; ki < kh; ki++) {
-            for (int kj = 0; kj < kw; kj++) {
-                int wv = w[wOff + ki * kw + kj];
-                if (wv == 0) continue;
-                int colOff = kj * dw - pl;
-                // ow range with 0 <= ow*sw + colOff < wd
-                int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
-                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
-                if (o0 >= o1) continue;
-                // input column o*sw + colOff lives in phase ph at index o + shift
-                int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
-                int base = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
-                for (int y = 0; y < oh; y++) {
-                    int ih = y * sh + ki * dh - pt;
-                    if (ih < 0 || ih >= h) continue;
-                    int xr = base + ih * rowLen;
-                    int orow = oOff + y * ow;
-                    for (int o = o0; o < o1; o++) out[orow + o] += wv * src[xr + o];
+        // per kernel column: where column o*sw + kj*dw - pl of a row starts in src, and the o range it is inside x
+        int[] colBase = new int[kw], o0 = new int[kw], o1 = new int[kw];
+        int lo = 0, hi = ow;
+        for (int kj = 0; kj < kw; kj++) {
+            int colOff = kj * dw - pl;
+            o0[kj] = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
+            o1[kj] = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
+            int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
+            colBase[kj] = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
+            lo = Math.max(lo, o0[kj]);
+            hi = Math.min(hi, o1[kj]);
+        }
+        int taps = kh * kw;
+        int[] tb = new int[taps], tw = new int[taps], tj = new int[taps];
+        for (int y = 0; y < oh; y++) {
+            int nt = 0;
+            for (int ki = 0; ki < kh; ki++) {
+                int ih = y * sh + ki * dh - pt;
+                if (ih < 0 || ih >= h) continue;
+                for (int kj = 0; kj < kw; kj++) {
+                    tb[nt] = colBase[kj] + ih * rowLen;
+                    tw[nt] = w[wOff + ki * kw + kj];
+                    tj[nt++] = kj;
+                }
+            }
+            int orow = oOff + y * ow;
+            if (nt == 9 && lo < hi) {
+                // all nine taps inside x for o in [lo, hi): one pass, nine products per output
+                int b0 = tb[0], b1 = tb[1], b2 = tb[2], b3 = tb[3], b4 = tb[4], b5 = tb[5], b6 = tb[6], b7 = tb[7], b8 = tb[8];
+                int w0 = tw[0], w1 = tw[1], w2 = tw[2], w3 = tw[3], w4 = tw[4], w5 = tw[5], w6 = tw[6], w7 = tw[7], w8 = tw[8];
+                for (int o = lo; o < hi; o++) {
+                    out[orow + o] += w0 * src[b0 + o] + w1 * src[b1 + o] + w2 * src[b2 + o] + w3 * src[b3 + o] + w4 * src[b4 + o]
+                            + w5 * src[b5 + o] + w6 * src[b6 + o] + w7 * src[b7 + o] + w8 * src[b8 + o];
+                }
+                for (int t = 0; t < nt; t++) {
+                    int kj = tj[t], wv = tw[t], bt = tb[t];
+                    for (int o = o0[kj]; o < Math.min(lo, o1[kj]); o++) out[orow + o] += wv * src[bt + o];
+                    for (int o = Math.max(hi, o0[kj]); o < o1[kj]; o++) out[orow + o] += wv * src[bt + o];
+                }
+            } else {
+                for (int t = 0; t < nt; t++) {
+                    int kj = tj[t], wv = tw[t], bt = tb[t];
+                    if (wv == 0) continue;
+                    for (int o = o0[kj]; o < o1[kj]; o++) out[orow + o] += wv * src[bt + o];
                 }
             }
         }
