@@ -46,8 +46,8 @@ class NnKernelsTest {
 
     @AfterEach
     void restore() {
-        NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = false;
+        NnKernels.nd4jConv = NnKernels.DEFAULT_ND4J_CONV;
+        NnKernels.directDepthwise = NnKernels.DEFAULT_DIRECT_DEPTHWISE;
         NnKernels.gemmPointwise = true;
         NnKernels.nd4jPool = true;
     }
