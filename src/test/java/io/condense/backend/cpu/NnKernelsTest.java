@@ -324,6 +324,17 @@ class NnKernelsTest {
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
     }
 
+    /** The oneDNN build is loaded exactly when NativeSetup chose its platform extension. */
+    @Test
+    void nativeBuild() {
+        NativeSetup.init();
+        boolean chosen = NativeSetup.extension().equals(NativeSetup.ONEDNN);
+        assertEquals(chosen, NativeSetup.onednnLoaded(), "extension '" + NativeSetup.extension() + "'");
+        if (System.getProperty("condense.test.expectOnednn") != null) {
+            assertEquals(Boolean.getBoolean("condense.test.expectOnednn"), NativeSetup.onednnLoaded());
+        }
+    }
+
     /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */
     @Test
     void fastPathsAreTaken() {
