@@ -264,9 +264,9 @@ class PassesTest {
     Stream<DynamicTest> stagedModels() throws java.io.IOException {
         return files("onnx/models", ".*\\.onnx").map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
             Graph g = OnnxImporter.load(p);
-            Graph f = GraphPass.run(g, new ConstantFolding(), new BatchNormFolding(),
-                    new IdentityElimination(), new DeadCodeElimination());
+            Graph f = GraphPass.run(g, GraphPass.standard());
             assertTrue(f.nodes().size() <= g.nodes().size());
+            System.out.println("passes " + p.getFileName() + ": " + g.nodes().size() + " -> " + f.nodes().size() + " nodes");
             double d = ortDiff(g, f, 4);
             assertTrue(d <= TOL, p.getFileName() + ": max abs diff " + d);
         }));
