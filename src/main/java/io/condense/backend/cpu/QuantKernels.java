@@ -271,13 +271,13 @@ final class QuantKernels implements KernelRegistry.Group {
         byte[] q = new byte[acc.length];
         int batch = (int) shape[0];
         float fmin = lo - yz, fmax = hi - yz;
-        for (int i = 0, b = 0; b < batch; b++) {
-            for (int c = 0; c < m; c++) {
-                float mult = xs * ws[ws.length == 1 ? 0 : c] / ys;
-                int bv = bias == null ? 0 : bias[c];
-                for (int e = i + spatial; i < e; i++) q[i] = (byte) sat((float) (acc[i] + bv) * mult, yz, fmin, fmax);
-            }
-        }
+        final int sp = spatial;
+        IntConv.forEach(batch * m, acc.length >= IntConv.PARALLEL_MIN, t -> {
+            int c = t % m;
+            float mult = xs * ws[ws.length == 1 ? 0 : c] / ys;
+            int bv = bias == null ? 0 : bias[c];
+            for (int i = t * sp, e = i + sp; i < e; i++) q[i] = (byte) sat((float) (acc[i] + bv) * mult, yz, fmin, fmax);
+        });
         return OpContext.one(Nd.toNd(Tensor.of(out, shape, q)));
     }
 
