@@ -36,7 +36,7 @@ public final class OnnxExporter {
                 .setIrVersion(Math.max(g.irVersion(), 3))
                 .setProducerName(g.producerName().isEmpty() ? "condense" : g.producerName())
                 .setProducerVersion(g.producerVersion())
-                .setGraph(graph(g, ext));
+                .setGraph(topGraph(g, ext));
         for (Map.Entry<String, Integer> e : g.opsets().entrySet()) {
             m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
         }
@@ -44,6 +44,19 @@ public final class OnnxExporter {
             m.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
         }
         return m.build();
+    }
+
+    /** The top-level graph; before IR version 4 every initializer must also be listed as a graph input. */
+    private static GraphProto topGraph(Graph g, ExternalData ext) {
+        GraphProto gp = graph(g, ext);
+        if (Math.max(g.irVersion(), 3) >= 4) return gp;
+        GraphProto.Builder b = gp.toBuilder();
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        for (ValueInfo v : g.inputs()) listed.add(v.name());
+        for (Map.Entry<String, Tensor> e : g.initializers().entrySet()) {
+            if (listed.add(e.getKey())) b.addInput(valueInfo(new ValueInfo(e.getKey(), e.getValue().type())));
+        }
+        return b.build();
     }
 
     public static byte[] toBytes(Graph g) { return toProto(g).toByteArray(); }

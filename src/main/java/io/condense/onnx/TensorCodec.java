@@ -101,6 +101,16 @@ public final class TensorCodec {
     }
 
     private static Tensor fromTyped(TensorProto p, DType dtype, long[] shape, int count, String what) {
+        // check the value count before allocating: a corrupt file may claim a huge shape with no data
+        switch (dtype) {
+            case FLOAT32 -> check(p.getFloatDataCount(), count, what, "float_data");
+            case FLOAT64 -> check(p.getDoubleDataCount(), count, what, "double_data");
+            case INT4, UINT4 -> check(p.getInt32DataCount(), (count + 1) / 2, what, "int32_data (packed 4-bit)");
+            case INT64 -> check(p.getInt64DataCount(), count, what, "int64_data");
+            case UINT32, UINT64 -> check(p.getUint64DataCount(), count, what, "uint64_data");
+            case STRING -> check(p.getStringDataCount(), count, what, "string_data");
+            default -> check(p.getInt32DataCount(), count, what, "int32_data");
+        }
         Object data = Tensor.allocate(dtype, count);
         switch (dtype) {
             case FLOAT32 -> {
@@ -186,7 +196,7 @@ public final class TensorCodec {
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
             long size = f.length();
             if (length < 0) length = size - offset;
-            if (offset < 0 || length < 0 || offset + length > size) {
+            if (offset < 0 || length < 0 || offset > size || length > size - offset) {
                 throw new ModelException(what + ": external data range [" + offset + ", " + (offset + length)
                         + ") is outside " + file.getFileName() + " (" + size + " bytes)");
             }

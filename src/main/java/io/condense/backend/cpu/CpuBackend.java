@@ -6,6 +6,8 @@ import io.condense.ir.Graph;
 
 /** The CPU backend on ND4J: always available. */
 public final class CpuBackend implements Backend {
+    static { NativeSetup.init(); }
+
     @Override
     public String name() { return "cpu"; }
 

@@ -12,6 +12,8 @@ import java.nio.ByteOrder;
 
 /** Conversions between IR {@link Tensor}s and ND4J arrays, plus small helpers the kernels share. */
 public final class Nd {
+    static { NativeSetup.init(); }
+
     private Nd() {}
 
     public static DataType toNd(DType t) {

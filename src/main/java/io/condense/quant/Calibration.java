@@ -1,0 +1,96 @@
+package io.condense.quant;
+
+import io.condense.backend.Backends;
+import io.condense.backend.Session;
+import io.condense.ir.Graph;
+import io.condense.ir.ModelException;
+import io.condense.ir.Tensor;
+import io.condense.ir.TensorType;
+import io.condense.ir.ValueInfo;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs the float model on calibration batches and collects {@link TensorStats} of chosen intermediate values.
+ *
+ * <p>The graph is copied with the values of interest added as graph outputs and run on the CPU backend, one
+ * session for all batches. Graph inputs among the values are taken from the feeds. Statistics are merged with
+ * batch-size independent histograms (see {@link Histogram}), so the same samples give the same ranges however
+ * they are batched (up to float rounding differences of the executor between batch sizes).
+ */
+public final class Calibration {
+    private Calibration() {}
+
+    /**
+     * @param g        the float graph (already prepared, e.g. by {@link PtqPass#prepare})
+     * @param tensors  values to collect statistics for (activations; initializers are skipped)
+     * @param batches  feeds for the graph inputs, one map per batch
+     * @param cfg      {@link QuantConfig#calibrationBatches()} limits the batches read; {@link QuantConfig#bins()}
+     * @param progress where a progress line goes every few seconds and at the end; null for none
+     * @throws ModelException for an empty data set, a batch the graph cannot run (wrong shape, missing input)
+     *                        or a NaN/infinite value
+     */
+    public static CalibrationResult run(Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
+                                        QuantConfig cfg, PrintStream progress) {
+        Set<String> outs = new HashSet<>();
+        for (ValueInfo o : g.outputs()) outs.add(o.name());
+        Set<String> inputs = new HashSet<>();
+        for (ValueInfo v : g.inputs()) inputs.add(v.name());
+        Map<String, TensorStats> stats = new LinkedHashMap<>();
+        List<ValueInfo> extra = new ArrayList<>();
+        for (String t : tensors) {
+            if (g.initializers().containsKey(t) && !inputs.contains(t)) continue;
+            stats.put(t, new TensorStats(t, cfg.bins()));
+            if (!outs.contains(t) && !inputs.contains(t)) extra.add(new ValueInfo(t, TensorType.unknown()));
+        }
+        List<ValueInfo> allOuts = new ArrayList<>(g.outputs());
+        allOuts.addAll(extra);
+        Graph probe = g.toBuilder().outputs(allOuts).build();
+        int limit = cfg.calibrationBatches() > 0 ? cfg.calibrationBatches() : Integer.MAX_VALUE;
+        int nb = 0;
+        long samples = 0;
+        long t0 = System.nanoTime(), lastPrint = t0;
+        try (Session s = Backends.cpu().open(probe)) {
+            Iterator<Map<String, Tensor>> it = batches.iterator();
+            while (nb < limit && it.hasNext()) {
+                Map<String, Tensor> feed = it.next();
+                Map<String, Tensor> res;
+                try {
+                    res = s.run(feed);
+                } catch (ModelException e) {
+                    throw new ModelException("calibration batch " + (nb + 1) + ": " + e.getMessage(), e);
+                }
+                for (TensorStats st : stats.values()) {
+                    Tensor v = feed.containsKey(st.name()) ? feed.get(st.name()) : res.get(st.name());
+                    if (v == null) throw new ModelException("calibration: value '" + st.name() + "' was not computed");
+                    st.add(v.toFloatArray());
+                }
+                nb++;
+                if (!feed.isEmpty()) {
+                    Tensor first = feed.containsKey(g.inputs().get(0).name()) ? feed.get(g.inputs().get(0).name()) : feed.values().iterator().next();
+                    samples += first.rank() == 0 ? 1 : first.dim(0);
+                }
+                long now = System.nanoTime();
+                if (progress != null && now - lastPrint > 2_000_000_000L) {
+                    progress.printf(Locale.ROOT, "calibrating: %d batches, %d samples, %.1f s%n", nb, samples, (now - t0) / 1e9);
+                    lastPrint = now;
+                }
+            }
+        }
+        if (nb == 0) throw new ModelException("calibration data is empty");
+        if (progress != null) {
+            progress.printf(Locale.ROOT, "calibrated %d tensors on %d batches (%d samples) in %.1f s%n", stats.size(), nb, samples,
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        return new CalibrationResult(stats, nb, samples);
+    }
+}

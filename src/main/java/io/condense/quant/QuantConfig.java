@@ -1,0 +1,76 @@
+package io.condense.quant;
+
+import io.condense.ir.ModelException;
+
+import java.util.List;
+
+/**
+ * Post-training quantization settings.
+ *
+ * @param method                calibrator for activation ranges
+ * @param percentile            for {@link CalibrationMethod#PERCENTILE}: the percentile of |x| kept (e.g. 99.99)
+ * @param symmetricActivations  true (default): activations INT8 with zero point 0 and scale amax/127;
+ *                              false: UINT8 with a zero point covering [min, max] (clipped to the threshold)
+ * @param perChannelWeights     true (default): one weight scale per output channel; false: one per tensor
+ * @param include               node names to quantize; empty = every node the rules allow
+ * @param exclude               node names to keep in float (wins over include)
+ * @param calibrationBatches    how many batches calibration reads at most (0 = all)
+ * @param bins                  histogram bins for the histogram-based methods (default 2048)
+ */
+public record QuantConfig(CalibrationMethod method, double percentile, boolean symmetricActivations,
+                          boolean perChannelWeights, List<String> include, List<String> exclude,
+                          int calibrationBatches, int bins) {
+    public QuantConfig {
+        if (method == null) method = CalibrationMethod.MINMAX;
+        if (!(percentile > 0 && percentile <= 100)) throw new ModelException("percentile must be in (0, 100], got " + percentile);
+        include = include == null ? List.of() : List.copyOf(include);
+        exclude = exclude == null ? List.of() : List.copyOf(exclude);
+        if (calibrationBatches < 0) throw new ModelException("calibration batches must be >= 0, got " + calibrationBatches);
+        if (bins < 256) throw new ModelException("histogram bins must be >= 256, got " + bins);
+    }
+
+    /** Min-max, percentile 99.99, symmetric INT8 activations, per-channel weights, no filters, all batches, 2048 bins. */
+    public static QuantConfig defaults() {
+        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048);
+    }
+
+    public static QuantConfig of(CalibrationMethod m) { return defaults().withMethod(m); }
+
+    public QuantConfig withMethod(CalibrationMethod m) {
+        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+    }
+
+    public QuantConfig withPercentile(double p) {
+        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+    }
+
+    public QuantConfig withSymmetricActivations(boolean s) {
+        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins);
+    }
+
+    public QuantConfig withPerChannelWeights(boolean p) {
+        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins);
+    }
+
+    public QuantConfig withInclude(List<String> names) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins);
+    }
+
+    public QuantConfig withExclude(List<String> names) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins);
+    }
+
+    public QuantConfig withCalibrationBatches(int n) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins);
+    }
+
+    public QuantConfig withBins(int n) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n);
+    }
+
+    /** Whether the node called {@code name} may be quantized under the include/exclude lists. */
+    public boolean allows(String name) {
+        if (exclude.contains(name)) return false;
+        return include.isEmpty() || include.contains(name);
+    }
+}

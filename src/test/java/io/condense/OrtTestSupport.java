@@ -1,0 +1,161 @@
+package io.condense;
+
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.google.protobuf.ByteString;
+import io.condense.ir.DType;
+import io.condense.ir.Dim;
+import io.condense.ir.Tensor;
+import io.condense.ir.TensorType;
+import io.condense.ir.ValueInfo;
+import io.condense.onnx.TensorCodec;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/** Runs models on ONNX Runtime (Java) with condense {@link Tensor}s in and out, for reference checks in tests. */
+public final class OrtTestSupport {
+    private OrtTestSupport() {}
+
+    public static OrtEnvironment env() { return OrtEnvironment.getEnvironment(); }
+
+    /**
+     * Runs the model bytes on ORT's CPU provider (single thread, all graph optimizations off so the
+     * original graph is what runs); outputs in the model's output order.
+     */
+    public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds) {
+        return run(model, feeds, OrtSession.SessionOptions.OptLevel.NO_OPT);
+    }
+
+    /** As {@link #run(byte[], Map)} with the given graph optimization level. */
+    public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, OrtSession.SessionOptions.OptLevel level) {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(level);
+            o.setIntraOpNumThreads(1);
+            o.setInterOpNumThreads(1);
+            try (OrtSession s = env().createSession(model, o)) {
+                Map<String, OnnxTensor> in = new LinkedHashMap<>();
+                try {
+                    for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
+                    try (OrtSession.Result r = s.run(in)) {
+                        Map<String, Tensor> out = new LinkedHashMap<>();
+                        for (String name : s.getOutputNames()) {
+                            OnnxValue v = r.get(name).orElseThrow();
+                            out.put(name, fromOrt((OnnxTensor) v));
+                        }
+                        return out;
+                    }
+                } finally {
+                    for (OnnxTensor t : in.values()) t.close();
+                }
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The input names and types ORT reports for a model. */
+    public static Map<String, TensorInfo> inputs(byte[] model) {
+        try (OrtSession s = env().createSession(model, new OrtSession.SessionOptions())) {
+            Map<String, TensorInfo> m = new LinkedHashMap<>();
+            for (Map.Entry<String, NodeInfo> e : s.getInputInfo().entrySet()) m.put(e.getKey(), (TensorInfo) e.getValue().getInfo());
+            return m;
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    public static OnnxTensor toOrt(Tensor t) throws OrtException {
+        if (t.dtype() == DType.STRING) return OnnxTensor.createTensor(env(), (String[]) t.data(), t.shape());
+        byte[] raw = TensorCodec.rawBytes(t);
+        ByteBuffer bb = ByteBuffer.allocateDirect(raw.length).order(ByteOrder.nativeOrder());
+        bb.put(raw).rewind();
+        OnnxJavaType jt = switch (t.dtype()) {
+            case FLOAT32 -> OnnxJavaType.FLOAT;
+            case FLOAT64 -> OnnxJavaType.DOUBLE;
+            case INT8 -> OnnxJavaType.INT8;
+            case UINT8 -> OnnxJavaType.UINT8;
+            case INT16 -> OnnxJavaType.INT16;
+            case INT32 -> OnnxJavaType.INT32;
+            case INT64 -> OnnxJavaType.INT64;
+            case BOOL -> OnnxJavaType.BOOL;
+            case FLOAT16 -> OnnxJavaType.FLOAT16;
+            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
+            default -> throw new IllegalArgumentException("no ORT Java type for " + t.dtype());
+        };
+        return OnnxTensor.createTensor(env(), bb, t.shape(), jt);
+    }
+
+    public static Tensor fromOrt(OnnxTensor v) {
+        TensorInfo info = v.getInfo();
+        DType dt = switch (info.onnxType) {
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT -> DType.FLOAT32;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE -> DType.FLOAT64;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 -> DType.INT8;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 -> DType.UINT8;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 -> DType.INT16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 -> DType.UINT16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 -> DType.INT32;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 -> DType.INT64;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL -> DType.BOOL;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 -> DType.FLOAT16;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16 -> DType.BFLOAT16;
+            default -> throw new IllegalArgumentException("unsupported ORT output type " + info.onnxType);
+        };
+        ByteBuffer bb = v.getByteBuffer();
+        byte[] raw = new byte[bb.remaining()];
+        bb.get(raw);
+        TensorProto.Builder p = TensorProto.newBuilder().setDataType(dt.onnxCode()).setRawData(ByteString.copyFrom(raw));
+        for (long d : info.getShape()) p.addDims(d);
+        return TensorCodec.fromProto(p.build());
+    }
+
+    /**
+     * A seeded random input for each graph input: symbolic or unknown dims become {@code dynamicSize};
+     * floats uniform in [-1, 1), integers in [0, intBound).
+     */
+    public static Map<String, Tensor> randomInputs(List<ValueInfo> inputs, long seed, long dynamicSize, long intBound) {
+        Random r = new Random(seed);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (ValueInfo v : inputs) {
+            TensorType t = v.type();
+            List<Long> shape = new ArrayList<>();
+            for (Dim d : t.dims()) shape.add(d.isKnown() ? d.value() : dynamicSize);
+            long[] s = shape.stream().mapToLong(Long::longValue).toArray();
+            Tensor x = Tensor.zeros(t.dtype(), s);
+            for (int i = 0; i < x.size(); i++) {
+                if (t.dtype().isFloating()) x.setDouble(i, r.nextFloat() * 2 - 1);
+                else if (t.dtype() == DType.BOOL) x.setDouble(i, r.nextBoolean() ? 1 : 0);
+                else x.setDouble(i, Math.min(r.nextInt((int) Math.max(1, intBound)), t.dtype().maxValue()));
+            }
+            m.put(v.name(), x);
+        }
+        return m;
+    }
+
+    /** Max |a-b| over two output maps with the same keys (asserting equal dtypes and shapes). */
+    public static double maxAbsDiff(Map<String, Tensor> a, Map<String, Tensor> b) {
+        double m = 0;
+        for (Map.Entry<String, Tensor> e : a.entrySet()) {
+            Tensor x = e.getValue(), y = b.get(e.getKey());
+            if (y == null) throw new AssertionError("missing output " + e.getKey());
+            if (x.dtype() != y.dtype() || !java.util.Arrays.equals(x.shape(), y.shape())) {
+                throw new AssertionError("output " + e.getKey() + ": " + x.type() + " vs " + y.type());
+            }
+            m = Math.max(m, TensorAssert.maxAbsDiff(x, y));
+        }
+        return m;
+    }
+}
