@@ -125,7 +125,7 @@ final class NnKernels implements KernelRegistry.Group {
         if (directDepthwise && depthwise) {
             y = ConvOps.depthwise2d(x, w, b, g);
         } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)
-                && (ws[1] >= 8 || !ONEDNN || !im2colFewChannels)) {
+                && (ws[1] >= 8 || depthwise || !ONEDNN || !im2colFewChannels)) {
             // (oneDNN is ~3x slower than im2col + GEMM with very few input channels per group, e.g. RGB input layers)
             try {
                 y = nd4jConv(x, w, b, g, (int) group);

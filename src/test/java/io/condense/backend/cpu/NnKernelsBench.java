@@ -66,7 +66,7 @@ class NnKernelsBench {
                 + ", availableProcessors " + Runtime.getRuntime().availableProcessors());
         System.out.println("libnd4j build: " + info.replace('\n', ' '));
         Random rnd = new Random(1);
-        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}, {64, 224, 64, 3}, {3, 224, 64, 3}, {512, 13, 1000, 1}, {16, 56, 64, 3}, {8, 112, 32, 3}, {32, 56, 64, 3}};
+        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}, {64, 224, 64, 3}, {3, 224, 64, 3}, {512, 13, 1000, 1}, {16, 56, 64, 3}, {8, 112, 32, 3}, {32, 56, 64, 3}, {1, 224, 64, 5}};
         for (int[] cs : cases) {
             int C = cs[0], H = cs[1], M = cs[2], k = cs[3];
             Tensor x = rand(rnd, 1, C, H, H), w = rand(rnd, M, C, k, k), b = rand(rnd, M);
