@@ -396,7 +396,12 @@ public final class TrainOps {
             INDArray xg = group == 1 ? xp : xp.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
             INDArray wg = group == 1 ? w : w.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
             INDArray yg = group == 1 ? y : Nd4j.create(x.dataType(), xs[0], mg, oH, oW);
-            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(xg, wg).addOutputs(yg).addIntegerArguments(toInts(iargs)).build());
+            try {
+                Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(xg, wg).addOutputs(yg).addIntegerArguments(toInts(iargs)).build());
+            } catch (RuntimeException e) {
+                if (dil[0] == 1 && dil[1] == 1) throw e;
+                convForwardIm2col(xg, wg, yg, iargs); // oneDNN builds of libnd4j M2.1 reject dilated conv2d
+            }
             if (group != 1) y.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(yg);
         }
         if (bias != null) y.addi(bias.reshape(1, ws[0], 1, 1));
@@ -455,6 +460,17 @@ public final class TrainOps {
             Nd4j.exec(DynamicCustomOp.builder("col2im").addInputs(dcols).addOutputs(dx).addIntegerArguments(ci).build());
         }
         return new INDArray[] {dx, dw};
+    }
+
+    /** y = conv2d(x, w) (one group, NCHW, OIHW) by im2col and one matrix product per batch item. */
+    static void convForwardIm2col(INDArray x, INDArray w, INDArray y, long[] iargs) {
+        long n = x.size(0), c = x.size(1), m = w.size(0), kh = w.size(2), kw = w.size(3), oh = y.size(2), ow = y.size(3);
+        INDArray cols = Nd4j.create(x.dataType(), n, c, kh, kw, oh, ow);
+        int[] im = {(int) kh, (int) kw, (int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) iargs[6], (int) iargs[7], 0};
+        Nd4j.exec(DynamicCustomOp.builder("im2col").addInputs(x).addOutputs(cols).addIntegerArguments(im).addFloatingPointArguments(0.0).build());
+        INDArray w2 = w.reshape('c', m, c * kh * kw);
+        INDArray cols3 = cols.reshape('c', n, c * kh * kw, oh * ow);
+        for (long i = 0; i < n; i++) y.slice(i).assign(w2.mmul(cols3.slice(i)).reshape('c', m, oh, ow));
     }
 
     private static int[] toInts(long[] v) {

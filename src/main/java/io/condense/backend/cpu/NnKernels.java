@@ -45,6 +45,9 @@ final class NnKernels implements KernelRegistry.Group {
         directDepthwise = DEFAULT_DIRECT_DEPTHWISE;
     }
 
+    /** With oneDNN, whether convs with fewer than 8 input channels per group take im2col + GEMM instead. */
+    static volatile boolean im2colFewChannels = !"nd4j".equals(System.getProperty("condense.cpu.conv"));
+
     /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
     static volatile boolean batchedMatmul = true;
 
@@ -121,7 +124,9 @@ final class NnKernels implements KernelRegistry.Group {
         boolean depthwise = group == xs[1] && group > 1 && g.nd <= 2;
         if (directDepthwise && depthwise) {
             y = ConvOps.depthwise2d(x, w, b, g);
-        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)) {
+        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)
+                && (ws[1] >= 8 || depthwise || !ONEDNN || !im2colFewChannels)) {
+            // (oneDNN is ~3x slower than im2col + GEMM with very few input channels per group, e.g. RGB input layers)
             try {
                 y = nd4jConv(x, w, b, g, (int) group);
             } catch (RuntimeException e) {

@@ -259,6 +259,7 @@ class NnKernelsTest {
             NnKernels.nd4jConv = path != 1;
             NnKernels.directDepthwise = path == 2;
             NnKernels.gemmPointwise = path != 3;
+            NnKernels.im2colFewChannels = path != 0;
             check("Conv", 13, attrs, 1, inputs);
         }
         restore();
