@@ -396,7 +396,7 @@ public final class TrainOps {
             INDArray xg = group == 1 ? xp : xp.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
             INDArray wg = group == 1 ? w : w.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
             INDArray yg = group == 1 ? y : Nd4j.create(x.dataType(), xs[0], mg, oH, oW);
-            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(xg, wg).addOutputs(yg).addIntegerArguments(toInts(iargs)).build());
+            convForward(xg, wg, yg, iargs);
             if (group != 1) y.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(yg);
         }
         if (bias != null) y.addi(bias.reshape(1, ws[0], 1, 1));
@@ -427,6 +427,29 @@ public final class TrainOps {
             INDArray db = need.length > 2 && need[2] ? dy.sum(0, 2, 3) : null;
             return new INDArray[] {dx, dw.reshape('c', wShape), db};
         });
+    }
+
+    /**
+     * y = conv2d(x, w) for one group. ND4J's conv2d for dilation 1 (its oneDNN build rejects some dilated
+     * convolutions); im2col and one matrix product otherwise, or when conv2d fails.
+     */
+    static void convForward(INDArray x, INDArray w, INDArray y, long[] iargs) {
+        if (iargs[6] == 1 && iargs[7] == 1) {
+            try {
+                Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(x, w).addOutputs(y).addIntegerArguments(toInts(iargs)).build());
+                return;
+            } catch (RuntimeException e) {
+                // fall through to im2col
+            }
+        }
+        long n = x.size(0), c = x.size(1), m = w.size(0), kh = w.size(2), kw = w.size(3);
+        long oh = y.size(2), ow = y.size(3), p = oh * ow, ckk = c * kh * kw;
+        INDArray cols = Nd4j.create(x.dataType(), n, c, kh, kw, oh, ow);
+        int[] im = {(int) kh, (int) kw, (int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) iargs[6], (int) iargs[7], 0};
+        Nd4j.exec(DynamicCustomOp.builder("im2col").addInputs(x).addOutputs(cols).addIntegerArguments(im).addFloatingPointArguments(0.0).build());
+        INDArray cm = cols.reshape('c', n, ckk, p).permute(1, 0, 2).dup('c').reshape('c', ckk, n * p);
+        INDArray r = w.reshape('c', m, ckk).mmul(cm).reshape('c', m, n, p).permute(1, 0, 2);
+        y.assign(r.reshape('c', n, m, oh, ow));
     }
 
     /**
