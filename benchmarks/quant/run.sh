@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./mvnw -o -q -B test-compile
 ./mvnw -o -q -B dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test >/dev/null
-exec java -Xmx${BENCH_HEAP:-3g} -Dorg.bytedeco.javacpp.maxbytes=0 -Dorg.bytedeco.javacpp.maxphysicalbytes=0 -Dorg.bytedeco.javacpp.logger=slf4j \
+exec java -Xmx${BENCH_HEAP:-3g} -Xss4m -Dorg.bytedeco.javacpp.maxbytes=0 -Dorg.bytedeco.javacpp.maxphysicalbytes=0 -Dorg.bytedeco.javacpp.logger=slf4j \
   -cp "target/test-classes:target/classes:$(cat target/bench-cp.txt)" io.condense.bench.QuantBenchmark "$@"
