@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 ./mvnw -q -B ${MVN_FLAGS:-} test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+# as in ./condense: OpenMP threads sleep instead of spinning while waiting (set OMP_WAIT_POLICY=ACTIVE on an idle
+# machine to measure ND4J with spinning threads; see benchmarks/README.md)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 # shellcheck disable=SC2086
 exec "$java" ${BENCH_JAVA_OPTS:--Xmx6g} -Xss4m \
   -Dorg.bytedeco.javacpp.maxbytes=0 -Dorg.bytedeco.javacpp.maxphysicalbytes=0 -Dorg.bytedeco.javacpp.logger=slf4j \

@@ -3,7 +3,13 @@
 // results do not depend on -use_fast_math or FMA contraction. The Java references in
 // src/main/java/io/condense/backend/cuda/ref define the exact semantics.
 #pragma once
+#if defined(__CUDACC_RTC__) || defined(CONDENSE_NO_STDINT)  // NVRTC (CudaKernels' run-time compilation path) has no C library headers
+typedef signed char int8_t;
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+#else
 #include <stdint.h>
+#endif
 
 #define CONDENSE_GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)

@@ -20,6 +20,17 @@ public interface Session extends AutoCloseable {
      */
     Map<String, Tensor> run(Map<String, Tensor> inputs);
 
+    /** Time spent in one op type over the profiled runs. */
+    record OpTime(String opType, long calls, long nanos) {}
+
+    /**
+     * Starts (or stops) timing each node in later runs. Backends that cannot profile ignore it and report nothing.
+     */
+    default void setProfiling(boolean on) {}
+
+    /** Per op type totals of the profiled runs, most expensive first (empty when not profiled). */
+    default List<OpTime> profile() { return List.of(); }
+
     @Override
     void close();
 }

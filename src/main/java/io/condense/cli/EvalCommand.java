@@ -35,7 +35,16 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "500", description = "batch size (default ${DEFAULT-VALUE})")
     int batchSize;
 
+    @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N images (0 = all)")
+    int limit;
+
     PrintStream stdout = System.out;
+
+    /** Where results and progress go (default System.out). */
+    public EvalCommand out(PrintStream p) {
+        stdout = p;
+        return this;
+    }
 
     @Override
     public Integer call() {
@@ -52,6 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
         Graph g = OnnxImporter.load(model);
         if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
         Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"));
+        if (limit > 0) d = d.head(limit);
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();
         int rank = t.hasRank() ? t.rank() : 4;

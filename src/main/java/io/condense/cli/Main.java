@@ -59,7 +59,16 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (OutOfMemoryError e) {
             err.println("condense: error: out of memory (" + e.getMessage() + "); raise the heap with "
-                    + "JAVA_OPTS=-Xmx<size>");
+                    + "CONDENSE_JAVA_OPTS=-Xmx<size>");
+            err.flush();
+            return EXIT_FAILURE;
+        } catch (Error e) {
+            // e.g. native libraries that fail to load (UnsatisfiedLinkError, ExceptionInInitializerError)
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            err.println("condense: error: " + e.getClass().getSimpleName() + ": " + oneLine(String.valueOf(root.getMessage()))
+                    + (java.util.Arrays.asList(args).contains("--verbose") ? "" : " (run with --verbose for the stack trace)"));
+            if (java.util.Arrays.asList(args).contains("--verbose")) e.printStackTrace(err);
             err.flush();
             return EXIT_FAILURE;
         }

@@ -62,6 +62,10 @@ final class RunCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--profile",
+            description = "Time every node and print the time per op type, summed over the runs after the first.")
+    boolean profile;
+
     @Option(names = "--values", paramLabel = "K", defaultValue = "6",
             description = "How many values of each output to print (default: ${DEFAULT-VALUE}).")
     int values;
@@ -97,10 +101,12 @@ final class RunCommand implements Callable<Integer> {
         String backendUsed = open(backend, g, out, opened);
         try (Session s = opened[0]) {
             for (int r = 0; r < repeat; r++) {
+                if (profile) s.setProfiling(r > 0 || repeat == 1);
                 long t0 = System.nanoTime();
                 result = s.run(feeds);
                 ms[r] = (System.nanoTime() - t0) / 1e6;
             }
+            if (profile) printProfile(out, s.profile());
         }
 
         java.util.Set<String> used = new java.util.HashSet<>();
@@ -120,6 +126,19 @@ final class RunCommand implements Callable<Integer> {
         out.println(latency(ms, backendUsed));
         out.flush();
         return Main.EXIT_OK;
+    }
+
+    static void printProfile(PrintWriter out, List<Session.OpTime> prof) {
+        if (prof.isEmpty()) {
+            out.println("profile: this backend does not report per-op times");
+            return;
+        }
+        long total = prof.stream().mapToLong(Session.OpTime::nanos).sum();
+        out.println("profile (time per op type, all profiled runs):");
+        for (Session.OpTime t : prof) {
+            out.printf(Locale.ROOT, "  %-28s %6d calls %10.3f ms %5.1f%%  %8.1f us/call%n", t.opType(), t.calls(),
+                    t.nanos() / 1e6, 100.0 * t.nanos() / Math.max(1, total), t.nanos() / 1e3 / t.calls());
+        }
     }
 
     static String latency(double[] ms, String backend) {

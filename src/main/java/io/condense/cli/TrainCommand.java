@@ -68,6 +68,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "use only the first N training images (0 = all)")
     int limit;
 
+    @Option(names = "--test-limit", defaultValue = "0", description = "evaluate on the first N test images only (0 = all)")
+    int testLimit;
+
     @Option(names = "--threads", defaultValue = "0", description = "ND4J threads (0 = all cores, or 1 when the machine is busy)")
     int threads;
 
@@ -75,6 +78,12 @@ public final class TrainCommand implements Callable<Integer> {
     boolean quiet;
 
     PrintStream stdout = System.out;
+
+    /** Where results and progress go (default System.out). */
+    public TrainCommand out(PrintStream p) {
+        stdout = p;
+        return this;
+    }
 
     @Override
     public Integer call() {
@@ -95,6 +104,7 @@ public final class TrainCommand implements Callable<Integer> {
         Dataset train = Mnist.load(data, true);
         if (limit > 0) train = train.head(limit);
         Dataset test = Mnist.load(data, false);
+        if (testLimit > 0) test = test.head(testLimit);
         Tape tape = new Tape(g, n -> true, org.nd4j.linalg.api.buffer.DataType.FLOAT, seed);
         long steps = (long) epochs * ((train.size() + batchSize - 1) / batchSize);
         LrSchedule s = switch (schedule.toLowerCase(Locale.ROOT)) {

@@ -29,12 +29,15 @@ public final class IdentityElimination implements GraphPass {
         Set<String> graphInputs = new HashSet<>(g.initializers().keySet());
         for (ValueInfo i : g.inputs()) graphInputs.add(i.name());
         Map<String, List<Node>> consumers = g.consumers();
+        Set<String> subgraphReads = new HashSet<>(); // names inside If/Loop bodies cannot be renamed from here
+        for (Node n : g.nodes()) subgraphReads.addAll(DeadCodeElimination.subgraphReads(n));
         Map<String, String> rename = new HashMap<>();
         Set<Node> removed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Node n : g.nodes()) {
             if (!removable(g, n, consumers)) continue;
             String in = resolve(rename, n.input(0));
             String out = n.output(0);
+            if (subgraphReads.contains(in) || subgraphReads.contains(out)) continue;
             if (graphOutputs.contains(out)) {
                 // out must keep its name: rename the producer of `in` instead, if that is safe
                 if (graphInputs.contains(in) || graphOutputs.contains(in)) continue;

@@ -42,7 +42,6 @@ public final class Tape {
     private Map<String, INDArray> values;
     private Set<String> needsGrad;
     private final List<Step> steps = new ArrayList<>();
-    private boolean training;
 
     private record Step(Node node, TrainOps.Backward bw, boolean[] need) {}
 
@@ -129,7 +128,6 @@ public final class Tape {
     public Map<String, INDArray> infer(Map<String, INDArray> inputs) { return forward(inputs, false, false); }
 
     private Map<String, INDArray> forward(Map<String, INDArray> inputs, boolean training, boolean record) {
-        this.training = training;
         values = new LinkedHashMap<>();
         needsGrad = new HashSet<>();
         steps.clear();

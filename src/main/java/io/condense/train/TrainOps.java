@@ -536,7 +536,8 @@ public final class TrainOps {
         for (int i = 2; i < rank; i++) red[i - 1] = i;
         long m = x.length() / ch;
         INDArray g = gamma.reshape(bshape), b = beta.reshape(bshape);
-        boolean train = c.training() || c.attrLong("training_mode", 0) != 0 && false;
+        // the tape's mode decides (the ONNX training_mode attribute describes how the graph was exported, not how it is run here)
+        boolean train = c.training();
         INDArray mean, invStd;
         if (train) {
             mean = x.mean(true, red);

@@ -24,6 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Trained weights survive ONNX export and import, and ONNX Runtime computes the same logits as the tape. */
 class CheckpointTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void threads() { Threads.auto(); }
+
     @TempDir Path dir;
 
     static Dataset randomImages(int n, long seed) {
@@ -56,8 +59,8 @@ class CheckpointTest {
     private void roundTrip(String model) throws Exception {
         Graph g = Models.byName(model, 42);
         Tape tape = new Tape(g);
-        Dataset data = randomImages(96, 1);
-        new Trainer(tape, Optimizer.adam(1e-3), new Trainer.Config().batchSize(16).maxStepsPerEpoch(4).progressSeconds(-1)).fit(data, null);
+        Dataset data = randomImages(24, 1);
+        new Trainer(tape, Optimizer.adam(1e-3), new Trainer.Config().batchSize(8).maxStepsPerEpoch(3).progressSeconds(-1)).fit(data, null);
         Graph trained = tape.toGraph();
         // weights moved, and (for BatchNorm) running statistics were updated
         String w = trained.initializers().keySet().iterator().next();

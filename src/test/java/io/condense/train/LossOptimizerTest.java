@@ -16,6 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LossOptimizerTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void threads() { Threads.auto(); }
+
     private static INDArray rand(long seed, long... shape) {
         Random r = new Random(seed);
         INDArray a = Nd4j.create(DataType.DOUBLE, shape);

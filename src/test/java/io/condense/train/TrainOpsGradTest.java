@@ -7,6 +7,9 @@ import java.util.List;
 
 /** Per-op gradient checks (float64 central differences, relative error < 1e-3) and forward checks against ONNX Runtime. */
 class TrainOpsGradTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void threads() { Threads.auto(); }
+
     private static void both(GradCheck g, boolean training) throws Exception {
         g.checkAgainstOrt();
         g.checkGradients(training);

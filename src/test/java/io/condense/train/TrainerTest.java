@@ -25,6 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainerTest {
+    @org.junit.jupiter.api.BeforeAll
+    static void threads() { Threads.auto(); }
+
     /** Three Gaussian blobs in 8 dimensions, centres 4 apart. */
     static Dataset blobs(int n, long seed) {
         Random centres = new Random(99), r = new Random(seed);
@@ -86,6 +89,18 @@ class TrainerTest {
         Tape other = new Tape(mlp(3));
         new Trainer(other, Optimizer.adam(0.01), new Trainer.Config().epochs(2).batchSize(50).seed(12).progressSeconds(-1)).fit(train, null);
         assertTrue(!java.util.Arrays.equals(runs[0], Arrays2.toTensor(other.parameters().get("w1"), false).toFloatArray()));
+    }
+
+    @Test void distillationWithKlLoss() {
+        Dataset train = blobs(1000, 1), test = blobs(300, 2);
+        Tape teacher = new Tape(mlp(3));
+        new Trainer(teacher, Optimizer.adam(0.01), new Trainer.Config().epochs(2).batchSize(32).progressSeconds(-1)).fit(train, null);
+        Tape student = new Tape(mlp(4));
+        Trainer.Config cfg = new Trainer.Config().epochs(2).batchSize(32).progressSeconds(-1).loss((logits, b) ->
+                Losses.klDivergence(logits, teacher.infer(Map.of("x", b.x())).get("logits"), 4.0));
+        List<Trainer.EpochStats> s = new Trainer(student, Optimizer.adam(0.01), cfg).fit(train, test);
+        assertTrue(s.get(1).loss() < s.get(0).loss(), "KL should fall: " + s);
+        assertTrue(s.get(1).testAccuracy() > 0.95, "student accuracy " + s.get(1).testAccuracy());
     }
 
     @Test void nanLossStopsWithClearMessage() {

@@ -103,23 +103,40 @@ public final class Benchmark {
 
         System.out.printf(Locale.ROOT, "condense CPU executor vs ONNX Runtime %s (CPU), %d threads each, %d warm-up + %d timed runs, %s%n",
                 OrtEnvironment.getEnvironment().getVersion(), threads, warmup, reps, cpuName());
+        System.out.printf("OMP_WAIT_POLICY=%s OMP_NUM_THREADS=%s%n", System.getenv().getOrDefault("OMP_WAIT_POLICY", "(unset)"),
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)"));
+        double load = loadAverage();
+        if (load >= 0) {
+            System.out.printf(Locale.ROOT, "load average at start: %.1f on %d cores%s%n", load,
+                    Runtime.getRuntime().availableProcessors(), load > Runtime.getRuntime().availableProcessors() * 0.5
+                            ? " (busy machine: latencies, especially ND4J's OpenMP ops, will be inflated and noisy)" : "");
+        }
         List<Row> rows = new ArrayList<>();
         for (String[] j : jobs) {
-            Row r = bench(j[0], Path.of(j[1]));
+            Row r;
+            try {
+                r = bench(j[0], Path.of(j[1]));
+            } catch (Exception e) {
+                r = new Row(j[0], "-", null, null, Double.NaN, "benchmark failed: "
+                        + String.valueOf(e.getMessage()).lines().findFirst().orElse(e.getClass().getSimpleName()));
+            }
             rows.add(r);
             System.out.println("  done: " + r.model() + (r.error() == null ? "" : " (" + r.error() + ")"));
         }
         System.out.println();
-        String fmt = "%-22s %-30s %12s %12s %12s %12s %9s %10s%n";
+        String fmt = "%-26s %-30s %12s %12s %12s %12s %9s %10s%n";
         System.out.printf(Locale.ROOT, fmt, "model", "input", "condense p50", "condense p90", "ORT p50", "ORT p90",
                 "ratio p50", "max |diff|");
         for (Row r : rows) {
             String c50 = r.condense() == null ? "-" : ms(r.condense().median());
             String c90 = r.condense() == null ? "-" : ms(r.condense().p90());
-            String ratio = r.condense() == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.condense().median() / r.ort().median());
+            String o50 = r.ort() == null ? "-" : ms(r.ort().median());
+            String o90 = r.ort() == null ? "-" : ms(r.ort().p90());
+            String ratio = r.condense() == null || r.ort() == null ? "-"
+                    : String.format(Locale.ROOT, "%.2fx", r.condense().median() / r.ort().median());
             String diff = Double.isNaN(r.maxAbs()) ? "-" : String.format(Locale.ROOT, "%.2g", r.maxAbs());
-            System.out.printf(Locale.ROOT, fmt, r.model(), r.input(), c50, c90, ms(r.ort().median()), ms(r.ort().p90()), ratio, diff);
-            if (r.error() != null) System.out.println("    condense failed: " + r.error());
+            System.out.printf(Locale.ROOT, fmt, r.model(), r.input(), c50, c90, o50, o90, ratio, diff);
+            if (r.error() != null) System.out.println("    " + (r.error().startsWith("benchmark failed") ? "" : "condense failed: ") + r.error());
         }
         System.out.println("ratio = condense median / ORT median (lower is better; 1.00x = parity)");
     }
@@ -207,13 +224,29 @@ public final class Benchmark {
                 else if (nm.contains("mask")) v = 1;
                 else if (nm.contains("type")) v = 0;
                 else if (t == DType.BOOL) v = r.nextBoolean() ? 1 : 0;
-                else v = t.maxValue() > 30000 ? 1000 + r.nextInt(20000) : r.nextInt((int) t.maxValue() + 1);
+                else v = r.nextInt((int) Math.min(vocab(g, in.name()), Math.min(t.maxValue(), Integer.MAX_VALUE - 1) + 1));
                 if (t == DType.FLOAT16) x.setDouble(i, Half.toFloat(Half.fromFloat((float) v)));
                 else x.setDouble(i, v);
             }
             feeds.put(in.name(), x);
         }
         return feeds;
+    }
+
+    /**
+     * How many distinct index values an integer input may take: the row count of an initializer that a Gather
+     * node indexes with it (an embedding table), else 1000.
+     */
+    private static long vocab(Graph g, String input) {
+        long v = Long.MAX_VALUE;
+        for (io.condense.ir.Node n : g.nodes()) {
+            if (n.opType().equals("Gather") && n.input(1).equals(input) && g.initializers().containsKey(n.input(0))) {
+                long axis = n.attrLong("axis", 0);
+                long[] shape = g.initializers().get(n.input(0)).shape();
+                if (shape.length > 0) v = Math.min(v, shape[(int) (axis < 0 ? axis + shape.length : axis)]);
+            }
+        }
+        return v == Long.MAX_VALUE ? 1000 : v;
     }
 
     /** Fixed sizes for symbolic dimensions: batch (first) 1, the rest --seq. */
@@ -254,6 +287,14 @@ public final class Benchmark {
             Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return p;
+    }
+
+    private static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static String cpuName() {

@@ -134,7 +134,8 @@ final class Broadcast {
 
     static float[] floats(INDArray a) {
         if (a.length() == 0) return new float[0];
-        return Nd.floats(a);
+        INDArray c = Nd.contiguous(a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT));
+        return c.data().asFloat();
     }
 
     /** Dense C-ordered longs of {@code a} (integer or bool; floats are truncated). */

@@ -100,6 +100,22 @@ final class ConvOps {
         return Nd4j.gemm(Nd.contiguous(a), Nd.contiguous(b), false, false);
     }
 
+    /** Below this many element operations in all, loops run on the calling thread. */
+    private static final long PARALLEL_MIN = 1L << 21;
+    private static final boolean SINGLE = Integer.getInteger("condense.cpu.threads", 0) == 1;
+
+    /**
+     * body(0..n-1), in parallel when the work is large: fork/join stalls badly when a worker is descheduled on a
+     * busy machine, so small loops (and all loops under condense.cpu.threads=1) stay sequential.
+     */
+    static void par(int n, long workPerItem, java.util.function.IntConsumer body) {
+        if (SINGLE || n < 2 || n * workPerItem < PARALLEL_MIN) {
+            for (int i = 0; i < n; i++) body.accept(i);
+        } else {
+            IntStream.range(0, n).parallel().forEach(body);
+        }
+    }
+
     static int prod(int[] a) {
         long p = 1;
         for (int v : a) p *= v;
@@ -268,7 +284,7 @@ final class ConvOps {
         }
         if (x.dataType() == DataType.DOUBLE) {
             double[] xd = doublesOf(x), wd = doublesOf(w), bd = b == null ? null : doublesOf(b), yd = new double[N * M * plane];
-            IntStream.range(0, N * M).parallel().forEach(nm -> {
+            par(N * M, (long) plane * K, nm -> {
                 int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
                 if (bd != null) Arrays.fill(yd, yb, yb + plane, bd[m]);
                 for (int oh = 0; oh < OH; oh++) {
@@ -289,7 +305,7 @@ final class ConvOps {
             return wrap(yd, os);
         }
         float[] xf = floatsOf(x), wf = floatsOf(w), bf = b == null ? null : floatsOf(b), yf = new float[N * M * plane];
-        IntStream.range(0, N * M).parallel().forEach(nm -> {
+        par(N * M, (long) plane * K, nm -> {
             int n = nm / M, m = nm % M, xb = (n * C + m / mult) * inPlane, yb = nm * plane;
             if (bf != null) Arrays.fill(yf, yb, yb + plane, bf[m]);
             for (int oh = 0; oh < OH; oh++) {
@@ -315,7 +331,7 @@ final class ConvOps {
         int mult = M / C;
         if (x.dataType() == DataType.DOUBLE) {
             double[] xd = doublesOf(x), wd = doublesOf(w2), yd = new double[N * M * OUT];
-            IntStream.range(0, N * M).parallel().forEach(nm -> {
+            par(N * M, (long) OUT * K, nm -> {
                 int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
                 for (int ki = 0; ki < K; ki++) {
                     double wv = wd[m * K + ki];
@@ -329,7 +345,7 @@ final class ConvOps {
             return wrap(yd, os);
         }
         float[] xf = floatsOf(x), wf = floatsOf(w2), yf = new float[N * M * OUT];
-        IntStream.range(0, N * M).parallel().forEach(nm -> {
+        par(N * M, (long) OUT * K, nm -> {
             int n = nm / M, m = nm % M, xb = (n * C + m / mult) * IN, yb = nm * OUT;
             for (int ki = 0; ki < K; ki++) {
                 float wv = wf[m * K + ki];
@@ -373,7 +389,7 @@ final class ConvOps {
     }
 
     private static void im2col(float[] x, int base, int Cg, int IN, int[] map, int K, int OUT, float[] col) {
-        IntStream.range(0, Cg).parallel().forEach(c -> {
+        par(Cg, (long) K * OUT, c -> {
             int xb = base + c * IN;
             for (int ki = 0; ki < K; ki++) {
                 int cb = (c * K + ki) * OUT, mb = ki * OUT;
@@ -386,7 +402,7 @@ final class ConvOps {
     }
 
     private static void im2col(double[] x, int base, int Cg, int IN, int[] map, int K, int OUT, double[] col) {
-        IntStream.range(0, Cg).parallel().forEach(c -> {
+        par(Cg, (long) K * OUT, c -> {
             int xb = base + c * IN;
             for (int ki = 0; ki < K; ki++) {
                 int cb = (c * K + ki) * OUT, mb = ki * OUT;
@@ -463,7 +479,7 @@ final class ConvOps {
     }
 
     private static void col2im(float[] cols, int Mg, int K, int XIN, int YOUT, int[] map, float[] y, int base) {
-        IntStream.range(0, Mg).parallel().forEach(m -> {
+        par(Mg, (long) K * XIN, m -> {
             int yb = base + m * YOUT;
             for (int ki = 0; ki < K; ki++) {
                 int cb = (m * K + ki) * XIN, mb = ki * XIN;
@@ -476,7 +492,7 @@ final class ConvOps {
     }
 
     private static void col2im(double[] cols, int Mg, int K, int XIN, int YOUT, int[] map, double[] y, int base) {
-        IntStream.range(0, Mg).parallel().forEach(m -> {
+        par(Mg, (long) K * XIN, m -> {
             int yb = base + m * YOUT;
             for (int ki = 0; ki < K; ki++) {
                 int cb = (m * K + ki) * XIN, mb = ki * XIN;
@@ -510,12 +526,12 @@ final class ConvOps {
         if (dbl) {
             double[] xd = doublesOf(x);
             double[] yd = new double[P * OUT];
-            IntStream.range(0, P).parallel().forEach(p -> poolPlane(xd, p, IN, OUT, K, map, max, div, yd, idx));
+            par(P, (long) K * OUT, p -> poolPlane(xd, p, IN, OUT, K, map, max, div, yd, idx));
             y = wrap(yd, os);
         } else {
             float[] xf = floatsOf(x);
             float[] yf = new float[P * OUT];
-            IntStream.range(0, P).parallel().forEach(p -> poolPlane(xf, p, IN, OUT, K, map, max, div, yf, idx));
+            par(P, (long) K * OUT, p -> poolPlane(xf, p, IN, OUT, K, map, max, div, yf, idx));
             y = wrap(yf, os);
         }
         INDArray ind = null;

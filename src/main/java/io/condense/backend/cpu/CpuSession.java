@@ -27,6 +27,9 @@ final class CpuSession implements Session {
     private final Map<String, INDArray> constants = new HashMap<>();
     /** For each node index, the values whose last reader it is. */
     private final String[][] releaseAfter;
+    private boolean profiling;
+    private final long[] nodeNanos;
+    private final long[] nodeCalls;
 
     CpuSession(Graph graph, KernelRegistry registry) {
         this.graph = graph;
@@ -34,6 +37,8 @@ final class CpuSession implements Session {
         this.kernels = new Kernel[order.size()];
         this.opsets = new int[order.size()];
         this.declared = new DType[order.size()][];
+        this.nodeNanos = new long[order.size()];
+        this.nodeCalls = new long[order.size()];
         for (int i = 0; i < order.size(); i++) {
             Node n = order.get(i);
             Kernel k = registry.get(n.domain(), n.opType());
@@ -91,8 +96,13 @@ final class CpuSession implements Session {
                 if (args[j] == null) throw new ModelException("node " + n.label() + ": input '" + name + "' has no value");
             }
             INDArray[] outs;
+            long t0 = profiling ? System.nanoTime() : 0;
             try {
                 outs = kernels[i].run(new OpContext(n, opsets[i], args, declared[i]));
+                if (profiling) {
+                    nodeNanos[i] += System.nanoTime() - t0;
+                    nodeCalls[i]++;
+                }
             } catch (ModelException e) {
                 throw e;
             } catch (OutOfMemoryError e) {
@@ -115,6 +125,22 @@ final class CpuSession implements Session {
             result.put(o.name(), Nd.toTensor(a, o.type().dtype()));
         }
         return result;
+    }
+
+    @Override
+    public void setProfiling(boolean on) { profiling = on; }
+
+    @Override
+    public List<OpTime> profile() {
+        Map<String, long[]> byOp = new LinkedHashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            if (nodeCalls[i] == 0) continue;
+            long[] a = byOp.computeIfAbsent(order.get(i).opType(), k -> new long[2]);
+            a[0] += nodeCalls[i];
+            a[1] += nodeNanos[i];
+        }
+        return byOp.entrySet().stream().map(e -> new OpTime(e.getKey(), e.getValue()[0], e.getValue()[1]))
+                .sorted((a, b) -> Long.compare(b.nanos(), a.nanos())).toList();
     }
 
     static void checkInput(ValueInfo in, Tensor t) {

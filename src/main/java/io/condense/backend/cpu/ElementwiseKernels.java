@@ -264,8 +264,41 @@ final class ElementwiseKernels implements KernelRegistry.Group {
     }
 
     static INDArray erf(INDArray x) {
+        if (x.dataType() == DataType.FLOAT) return erfFloat(x);
         INDArray z = Nd4j.createUninitialized(x.dataType(), x.shape(), 'c');
         Nd4j.getExecutioner().exec(new Erf(x, z));
+        return z;
+    }
+
+    /**
+     * float32 erf as a rational minimax approximation on [-4, 4] (Eigen's fast float erf; within a few ulp of the
+     * exact value, like ONNX Runtime's MLAS kernel). A plain loop over heap floats that the JIT vectorizes: several
+     * times faster than libnd4j's erf, which dominated BERT's GELU.
+     */
+    static INDArray erfFloat(INDArray x) {
+        INDArray c = Nd.contiguous(x);
+        int n = (int) c.length();
+        float[] v = new float[n];
+        java.nio.ByteBuffer bb = c.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        bb.position((int) (c.offset() * 4));
+        bb.slice().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(v, 0, n);
+        for (int i = 0; i < n; i++) {
+            float a = Math.max(-4f, Math.min(4f, v[i]));
+            float a2 = a * a;
+            float p = a2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+            p = a2 * p + -2.10102402082508e-06f;
+            p = a2 * p + -5.69250639462346e-05f;
+            p = a2 * p + -7.34990630326855e-04f;
+            p = a2 * p + -2.95459980854025e-03f;
+            p = a2 * p + -1.60960333262415e-02f;
+            float q = a2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
+            q = a2 * q + -1.68282697438203e-03f;
+            q = a2 * q + -7.37332916720468e-03f;
+            q = a2 * q + -1.42647390514189e-02f;
+            v[i] = a * p / q;
+        }
+        INDArray z = Nd4j.createUninitialized(DataType.FLOAT, x.shape().clone(), 'c');
+        z.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v, 0, n);
         return z;
     }
 

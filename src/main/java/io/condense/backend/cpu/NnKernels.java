@@ -24,13 +24,26 @@ final class NnKernels implements KernelRegistry.Group {
      * Whether 1-D/2-D Conv runs on libnd4j's conv2d (oneDNN when the -onednn build is loaded) instead of the
      * generic im2col + GEMM path. System property {@code condense.cpu.conv=im2col} selects the generic path.
      */
-    static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
+    static volatile boolean nd4jConv;
 
     /**
      * Whether 1-D/2-D depthwise Conv prefers the direct row loops over libnd4j's depthwise_conv2d (measured ~3x
      * slower than libnd4j for 3x3, so off; the loops still serve the dilated and generic-path cases).
      */
-    static volatile boolean directDepthwise = false;
+    static volatile boolean directDepthwise;
+
+    /** Measured defaults (1 thread, this repo's bench): with oneDNN, libnd4j conv2d ~120-150 GFLOP/s and its
+     * depthwise beats the Java loops; the plain build's conv2d (~25-40) loses to im2col + GEMM and its depthwise is
+     * ~7x slower than the loops. */
+    static final boolean ONEDNN = NativeSetup.onednnLoaded();
+    static final boolean DEFAULT_ND4J_CONV = ONEDNN && !"im2col".equals(System.getProperty("condense.cpu.conv"))
+            || "nd4j".equals(System.getProperty("condense.cpu.conv"));
+    static final boolean DEFAULT_DIRECT_DEPTHWISE = !ONEDNN;
+
+    static {
+        nd4jConv = DEFAULT_ND4J_CONV;
+        directDepthwise = DEFAULT_DIRECT_DEPTHWISE;
+    }
 
     /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
     static volatile boolean batchedMatmul = true;
@@ -504,8 +517,11 @@ final class NnKernels implements KernelRegistry.Group {
      */
     static INDArray normalizeChannels(INDArray x3, INDArray mean, INDArray var, INDArray scale, INDArray bias, double eps) {
         try {
-            return exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3, mean.dup(), var.dup(),
-                    scale.dup(), bias.dup(), eps, 1));
+            // as 4-D [N, C, S, 1]: libnd4j's fast (oneDNN) batchnorm wants rank 4 or 5, rank 3 is ~2x slower
+            long[] s3 = x3.shape();
+            INDArray y = exec(new org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm(x3.reshape('c', s3[0], s3[1], s3[2], 1),
+                    mean.dup(), var.dup(), scale.dup(), bias.dup(), eps, 1));
+            return y.reshape('c', s3);
         } catch (RuntimeException e) {
             INDArray a = Transforms.sqrt(var.add(eps), false).rdivi(1.0).muli(scale);
             INDArray b = bias.sub(mean.mul(a));
@@ -531,14 +547,11 @@ final class NnKernels implements KernelRegistry.Group {
         for (int i = 0; i < ax; i++) outer *= xs[i];
         for (int i = ax; i < r; i++) inner *= xs[i];
         long[] normShape = Arrays.copyOfRange(xs, ax, r);
-        INDArray x2 = Nd.contiguous(x).reshape('c', outer, inner);
-        INDArray mean = x2.mean(true, 1); // [outer, 1]
-        INDArray xc = x2.subColumnVector(mean);
-        INDArray var = xc.mul(xc).mean(true, 1);
-        INDArray inv = Transforms.sqrt(var.addi(eps), false).rdivi(1.0);
-        INDArray y = xc.muliColumnVector(inv);
-        y.muliRowVector(param(c, c.in(1), normShape, t, "Scale"));
-        if (c.has(2)) y.addiRowVector(param(c, c.in(2), normShape, t, "B"));
+        if (outer * inner > Integer.MAX_VALUE - 8) throw c.error("input too large");
+        INDArray sc = param(c, c.in(1), normShape, t, "Scale");
+        INDArray bi = c.has(2) ? param(c, c.in(2), normShape, t, "B") : null;
+        RowNorm rn = rowNorm(x, (int) outer, (int) inner, eps, sc, bi, null, null, 1);
+        INDArray y = rn.y, mean = rn.mean, inv = rn.inv;
         INDArray[] outs = new INDArray[Math.max(1, c.node().outputs().size())];
         outs[0] = down(y.reshape('c', xs), x0.dataType());
         long[] statShape = xs.clone();
@@ -547,6 +560,75 @@ final class NnKernels implements KernelRegistry.Group {
         if (outs.length > 1) outs[1] = as(mean.reshape('c', statShape), u);
         if (outs.length > 2) outs[2] = as(inv.reshape('c', statShape), u);
         return outs;
+    }
+
+    /** Normalized rows and their statistics ([rows] arrays). */
+    record RowNorm(INDArray y, INDArray mean, INDArray inv) {}
+
+    /**
+     * Normalizes each of {@code rows} contiguous rows of length L of x: (x - mean) / sqrt(var + eps), then scales by
+     * colScale[j]/adds colBias[j] (per position in the row, LayerNorm) or rowScale[r % C]/rowBias[r % C] (per channel,
+     * InstanceNorm). Statistics accumulate in double, two-pass.
+     */
+    static RowNorm rowNorm(INDArray x, int rows, int L, double eps, INDArray colScale, INDArray colBias,
+                           INDArray rowScale, INDArray rowBias, int C) {
+        boolean dbl = x.dataType() == DataType.DOUBLE;
+        double[] cs = colScale == null ? null : ConvOps.doublesOf(colScale), cb = colBias == null ? null : ConvOps.doublesOf(colBias);
+        double[] rs = rowScale == null ? null : ConvOps.doublesOf(rowScale), rb = rowBias == null ? null : ConvOps.doublesOf(rowBias);
+        double[] means = new double[rows], invs = new double[rows];
+        INDArray y;
+        if (dbl) {
+            double[] xd = ConvOps.doublesOf(x);
+            ConvOps.par(rows, 3L * L, r -> {
+                int b = r * L;
+                double sum = 0;
+                for (int j = 0; j < L; j++) sum += xd[b + j];
+                double m = sum / L, sq = 0;
+                for (int j = 0; j < L; j++) { double d = xd[b + j] - m; sq += d * d; }
+                double inv = 1.0 / Math.sqrt(sq / L + eps);
+                means[r] = m;
+                invs[r] = inv;
+                double a = rs == null ? inv : inv * rs[r % C], off = rb == null ? 0 : rb[r % C];
+                for (int j = 0; j < L; j++) {
+                    double v = (xd[b + j] - m) * a;
+                    if (cs != null) v *= cs[j];
+                    if (cb != null) v += cb[j];
+                    xd[b + j] = v + off;
+                }
+            });
+            y = ConvOps.wrap(xd, x.shape());
+        } else {
+            float[] xf = ConvOps.floatsOf(x);
+            float[] csf = cs == null ? null : toFloats(cs), cbf = cb == null ? null : toFloats(cb);
+            ConvOps.par(rows, 3L * L, r -> {
+                int b = r * L;
+                double sum = 0;
+                for (int j = 0; j < L; j++) sum += xf[b + j];
+                double m = sum / L, sq = 0;
+                for (int j = 0; j < L; j++) { double d = xf[b + j] - m; sq += d * d; }
+                double inv = 1.0 / Math.sqrt(sq / L + eps);
+                means[r] = m;
+                invs[r] = inv;
+                float a = (float) (rs == null ? inv : inv * rs[r % C]), off = (float) (rb == null ? 0 : rb[r % C]), mf = (float) m;
+                if (csf == null) {
+                    for (int j = 0; j < L; j++) xf[b + j] = (xf[b + j] - mf) * a + off;
+                } else if (cbf == null) {
+                    for (int j = 0; j < L; j++) xf[b + j] = (xf[b + j] - mf) * a * csf[j];
+                } else {
+                    for (int j = 0; j < L; j++) xf[b + j] = (xf[b + j] - mf) * a * csf[j] + cbf[j];
+                }
+            });
+            y = ConvOps.wrap(xf, x.shape());
+        }
+        INDArray mean = dbl ? ConvOps.wrap(means, rows) : ConvOps.wrap(toFloats(means), rows);
+        INDArray inv = dbl ? ConvOps.wrap(invs, rows) : ConvOps.wrap(toFloats(invs), rows);
+        return new RowNorm(y, mean, inv);
+    }
+
+    private static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
     }
 
     /** A LayerNormalization parameter broadcast to the normalized shape, flattened to a row [inner]. */
@@ -575,13 +657,8 @@ final class NnKernels implements KernelRegistry.Group {
         if (scale.length() != xs[1] || bias.length() != xs[1]) throw c.error("scale and B must have " + xs[1] + " values");
         double eps = c.attrFloat("epsilon", 1e-5f);
         long S = x.length() / (xs[0] * xs[1]);
-        long NC = xs[0] * xs[1];
-        INDArray x2 = Nd.contiguous(x).reshape('c', NC, S);
-        INDArray mean = x2.mean(1);
-        INDArray var = x2.var(false, 1); // biased (population) variance
-        INDArray sc = xs[0] == 1 ? scale.reshape(NC) : scale.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
-        INDArray bi = xs[0] == 1 ? bias.reshape(NC) : bias.reshape(1, xs[1]).broadcast(xs[0], xs[1]).dup('c').reshape(NC);
-        INDArray y = normalizeChannels(x2.reshape('c', 1, NC, S), mean.reshape(NC), var.reshape(NC), sc, bi, eps);
+        if (x.length() > Integer.MAX_VALUE - 8) throw c.error("input too large");
+        INDArray y = rowNorm(x, (int) (xs[0] * xs[1]), (int) S, eps, null, null, scale, bias, (int) xs[1]).y;
         return OpContext.one(down(y.reshape('c', xs), x0.dataType()));
     }
 
@@ -599,7 +676,7 @@ final class NnKernels implements KernelRegistry.Group {
         double[] y = new double[xd.length];
         int lo = (int) ((size - 1) / 2), hi = (int) (size - 1 - (size - 1) / 2);
         double scale = alpha / size;
-        java.util.stream.IntStream.range(0, N).parallel().forEach(n -> {
+        ConvOps.par(N, 3L * C * S, n -> {
             double[] sq = new double[C + 1];
             int base = n * C * S;
             for (int s = 0; s < S; s++) {

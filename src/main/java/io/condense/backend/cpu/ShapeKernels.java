@@ -38,6 +38,13 @@ final class ShapeKernels implements KernelRegistry.Group {
         r.add("Tile", ShapeKernels::tile);
     }
 
+    /** Up to this many elements, integer Gather/Concat (shape arithmetic) run as Java loops. */
+    private static final long SMALL = 1024;
+
+    private static boolean isInteger(DataType t) {
+        return t == DataType.LONG || t == DataType.INT || t == DataType.SHORT || t == DataType.BYTE || t == DataType.UBYTE;
+    }
+
     /** A 1-D integer input as longs; errors if it is not integer. */
     static long[] ints(OpContext c, int i, String what) {
         INDArray a = c.in(i);
@@ -150,6 +157,26 @@ final class ShapeKernels implements KernelRegistry.Group {
         }
         if (parts.isEmpty() || Broadcast.size(out) == 0) return OpContext.one(Nd4j.create(first.dataType(), out));
         if (parts.size() == 1) return OpContext.one(parts.get(0));
+        if (Broadcast.size(out) <= SMALL && isInteger(first.dataType())) {
+            // shape arithmetic (Concat of dims): copy blocks in Java
+            long outer = 1;
+            for (int d = 0; d < axis; d++) outer *= out[d];
+            long[] res = new long[(int) Broadcast.size(out)];
+            long[][] vals = new long[parts.size()][];
+            long[] block = new long[parts.size()];
+            for (int i = 0; i < vals.length; i++) {
+                vals[i] = Broadcast.longs(parts.get(i));
+                block[i] = vals[i].length / outer;
+            }
+            int o = 0;
+            for (long p = 0; p < outer; p++) {
+                for (int i = 0; i < vals.length; i++) {
+                    System.arraycopy(vals[i], (int) (p * block[i]), res, o, (int) block[i]);
+                    o += (int) block[i];
+                }
+            }
+            return OpContext.one(Broadcast.fromLongs(res, out, first.dataType()));
+        }
         INDArray z = Nd4j.createUninitialized(first.dataType(), out, 'c');
         long off = 0;
         INDArrayIndex[] idx = new INDArrayIndex[r];
@@ -337,6 +364,22 @@ final class ShapeKernels implements KernelRegistry.Group {
         for (long d : is) os[o++] = d;
         for (int i = axis + 1; i < r; i++) os[o++] = s[i];
         if (Broadcast.size(os) == 0) return OpContext.one(Nd4j.create(a.dataType(), os));
+        if (a.length() <= SMALL && isInteger(a.dataType())) {
+            // shape arithmetic (Shape -> Gather): plain Java beats three ND4J allocations and a custom op
+            long[] v = Broadcast.longs(a);
+            long inner = 1;
+            for (int i = axis + 1; i < r; i++) inner *= s[i];
+            long outer = a.length() / (dim * inner);
+            long[] out = new long[(int) (outer * idx.length * inner)];
+            int w = 0;
+            for (long p = 0; p < outer; p++) {
+                for (long j : idx) {
+                    long base = (p * dim + j) * inner;
+                    for (long q = 0; q < inner; q++) out[w++] = v[(int) (base + q)];
+                }
+            }
+            return OpContext.one(Broadcast.fromLongs(out, os, a.dataType()));
+        }
         return OpContext.one(Broadcast.reshape(take(a, axis, idx), os));
     }
 

@@ -254,6 +254,12 @@ final class CudaSession implements Session {
         }
         DValue y = alloc(x.shape());
         long cnt = x.size();
+        if (cnt % 4 == 0 && cnt > 0) { // 16-byte accesses (pool blocks are 256-byte aligned)
+            try (KernelArgs a = new KernelArgs().i32(op).ptr(x.buf()).ptr(y.buf()).i64(cnt / 4).f32(alpha).f32(beta)) {
+                CudaKernels.module("elementwise").launch("ew_unary_v4", elementwiseLaunch(cnt / 4), stream, a);
+            }
+            return y;
+        }
         try (KernelArgs a = new KernelArgs().i32(op).ptr(x.buf()).ptr(y.buf()).i64(cnt).f32(alpha).f32(beta)) {
             CudaKernels.module("elementwise").launch("ew_unary", elementwiseLaunch(cnt), stream, a);
         }

@@ -191,6 +191,45 @@ class ElementwiseKernelsTest {
         }
     }
 
+    /** float32 Erf against a double-precision reference (Taylor series / continued fraction), across its range. */
+    @Test
+    void erfFloatAccuracy() {
+        float[] v = new float[4001];
+        for (int i = 0; i < v.length; i++) v[i] = -5f + i * 0.0025f;
+        v[2000] = 0f;
+        var c = op("Erf").opset(13).in(Tensor.of(v, v.length)).out(DType.FLOAT32);
+        Tensor got = OrtRef.cpu(c.graph(), c.feeds).get("out0");
+        Tensor ort = OrtRef.ort(c.graph(), c.feeds).get("out0");
+        double worst = 0;
+        for (int i = 0; i < v.length; i++) {
+            double exact = erf(v[i]);
+            worst = Math.max(worst, Math.abs(got.getDouble(i) - exact));
+            assertEquals(exact, got.getDouble(i), 3e-7, "erf(" + v[i] + ")");
+            assertEquals(ort.getDouble(i), got.getDouble(i), 3e-7, "erf(" + v[i] + ") vs ORT");
+        }
+        assertTrue(worst < 3e-7, "worst " + worst);
+    }
+
+    /** erf in double: Taylor series for |x| < 2.5, else the asymptotic continued fraction of erfc. */
+    private static double erf(double x) {
+        double ax = Math.abs(x);
+        double r;
+        if (ax < 2.5) {
+            double term = ax;
+            double sum = ax;
+            for (int k = 1; k < 200; k++) {
+                term *= -ax * ax / k;
+                sum += term / (2 * k + 1);
+            }
+            r = 2 / Math.sqrt(Math.PI) * sum;
+        } else {
+            double f = 0;
+            for (int k = 60; k >= 1; k--) f = k / 2.0 / (ax + f);
+            r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+        }
+        return x < 0 ? -r : r;
+    }
+
     @Test
     void gelu() {
         Tensor a = OrtRef.uniform(rnd, -5f, 5f, 2, 3, 7);
@@ -211,6 +250,15 @@ class ElementwiseKernelsTest {
             for (long axis : new long[] {0, 1, 2, -2}) op(opType).opset(13).attr("axis", axis).in(a).out(DType.FLOAT32).check();
             op(opType).opset(13).in(as(a, DType.FLOAT64)).attr("axis", 1L).out(DType.FLOAT64).check();
             op(opType).opset(13).in(OrtRef.randn(rnd, 5)).out(DType.FLOAT32).check();
+        }
+    }
+
+    @Test
+    void softmaxLargeAndMaskedValues() {
+        float[] v = {1000f, 1001f, 999f, -3.4e38f, 0f, 88f, 89f, -3.4e38f, -3.4e38f, 5f, 6f, -10000f};
+        for (String opType : List.of("Softmax", "LogSoftmax")) {
+            op(opType).opset(13).in(Tensor.of(v, 3, 4)).out(DType.FLOAT32).check();
+            op(opType).opset(11).in(Tensor.of(v, 3, 4)).out(DType.FLOAT32).check();
         }
     }
 
@@ -253,6 +301,31 @@ class ElementwiseKernelsTest {
         op("Cast").opset(13).attr("to", (long) DType.FLOAT32.onnxCode()).in(Tensor.of(new int[] {-5, 9}, 2)).out(DType.FLOAT32).check();
         op("Cast").opset(13).attr("to", (long) DType.BFLOAT16.onnxCode()).in(OrtRef.randn(rnd, 50)).out(DType.BFLOAT16).check();
         op("Cast").opset(13).attr("to", (long) DType.FLOAT32.onnxCode()).in(as(OrtRef.randn(rnd, 50), DType.BFLOAT16)).out(DType.FLOAT32).check();
+    }
+
+    /** Types ORT's Java API cannot carry: compare with C's conversions (truncate, then wrap to the width). */
+    @Test
+    void castToOtherIntegerWidths() {
+        long[] l = {-1, 70000, 5, -40000, 1L << 33};
+        float[] f = {-1.9f, 70000.5f, 5.2f, -40000.7f, 3.5f};
+        for (DType to : List.of(DType.INT16, DType.UINT16, DType.UINT32, DType.INT8, DType.UINT8)) {
+            for (Tensor src : List.of(Tensor.of(l, l.length), Tensor.of(f, f.length))) {
+                var c = op("Cast").opset(13).attr("to", (long) to.onnxCode()).in(src).out(to);
+                Tensor got = OrtRef.cpu(c.graph(), c.feeds).get("out0");
+                assertEquals(to, got.dtype());
+                for (int i = 0; i < src.size(); i++) {
+                    long v = src.dtype() == DType.INT64 ? src.getLong(i) : (long) src.getDouble(i);
+                    long want = switch (to) {
+                        case INT16 -> (short) v;
+                        case UINT16 -> v & 0xFFFF;
+                        case UINT32 -> v & 0xFFFFFFFFL;
+                        case INT8 -> (byte) v;
+                        default -> v & 0xFF;
+                    };
+                    assertEquals(want, got.getLong(i), to + " from " + src.dtype() + " element " + i);
+                }
+            }
+        }
     }
 
     @Test

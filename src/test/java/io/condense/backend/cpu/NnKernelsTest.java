@@ -46,8 +46,8 @@ class NnKernelsTest {
 
     @AfterEach
     void restore() {
-        NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = false;
+        NnKernels.nd4jConv = NnKernels.DEFAULT_ND4J_CONV;
+        NnKernels.directDepthwise = NnKernels.DEFAULT_DIRECT_DEPTHWISE;
         NnKernels.gemmPointwise = true;
         NnKernels.nd4jPool = true;
     }
@@ -322,6 +322,17 @@ class NnKernelsTest {
         Graph g = model("Conv", 13, attrs("group", 2), 1, rand(1, 3, 5, 5), rand(4, 3, 3, 3));
         ModelException e = assertThrows(ModelException.class, () -> runCpu(g, feeds(rand(1, 3, 5, 5), rand(4, 3, 3, 3))));
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
+    }
+
+    /** The oneDNN build is loaded exactly when NativeSetup chose its platform extension. */
+    @Test
+    void nativeBuild() {
+        NativeSetup.init();
+        boolean chosen = NativeSetup.extension().equals(NativeSetup.ONEDNN);
+        assertEquals(chosen, NativeSetup.onednnLoaded(), "extension '" + NativeSetup.extension() + "'");
+        if (System.getProperty("condense.test.expectOnednn") != null) {
+            assertEquals(Boolean.getBoolean("condense.test.expectOnednn"), NativeSetup.onednnLoaded());
+        }
     }
 
     /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */

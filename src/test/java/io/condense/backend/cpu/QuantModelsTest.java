@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>The integer bodies of the models (everything up to the last integer value that only needs quantization
  * kernels) must match ORT exactly. Whole models, which also need shape/elementwise/pool kernels from other op
  * families, must agree within one quantization step of the output; they are skipped (naming the missing ops)
- * while the CPU backend lacks any op they use.
+ * while the CPU backend lacks any op they use. Latency is measured by {@code io.condense.tools.QuantBench}, not here.
  */
 class QuantModelsTest {
     static Path model(String rel) { return TestData.require("onnx/models/" + rel); }
@@ -51,21 +51,21 @@ class QuantModelsTest {
         Graph g = OnnxImporter.load(model("mobilenetv2-12-int8/mobilenetv2-12-int8.onnx"));
         // output of QLinearGlobalAveragePool: 1 QuantizeLinear, 52 QLinearConv, 10 QLinearAdd, the pool
         Graph body = truncate(g, "464_quantized", DType.UINT8);
-        compareExact("mobilenetv2-12-int8 body", body, feeds(g, 1, 7), 3);
+        compareExact("mobilenetv2-12-int8 body", body, feeds(g, 1, 7));
     }
 
     @Test
     void resnet8Int8BodyMatchesOrtExactly() throws Exception {
         Graph g = OnnxImporter.load(model("mlperftiny-ic-resnet8-int8/ic_quantized_int8.onnx"));
         Graph body = truncate(g, "/features/features.2/Add_output_0_quantized", DType.UINT8);
-        compareExact("resnet8 body", body, feeds(g, 1, 8), 1);
+        compareExact("resnet8 body", body, feeds(g, 1, 8));
     }
 
     @Test
     void mnistQuantizedFirstConvMatchesOrtExactly() throws Exception {
         Graph g = OnnxImporter.load(model("mnist-8-quantized-integer/model_quantized.onnx"));
         Graph body = truncate(g, "Convolution28_Output_0_quantized", DType.INT32);
-        compareExact("mnist-8-quantized ConvInteger", body, feeds(g, 255, 9), 1);
+        compareExact("mnist-8-quantized ConvInteger", body, feeds(g, 255, 9));
     }
 
     // ------------------------------------------------------------------ whole models
@@ -137,7 +137,7 @@ class QuantModelsTest {
                 .outputs(List.of(new ValueInfo(value, new TensorType(type, null)))).build();
     }
 
-    static void compareExact(String name, Graph g, Map<String, Tensor> feeds, int timedRuns) throws Exception {
+    static void compareExact(String name, Graph g, Map<String, Tensor> feeds) throws Exception {
         byte[] bytes = OnnxExporter.toBytes(g);
         try (Session s = Backends.cpu().open(g); OrtReference ort = new OrtReference(bytes)) {
             Map<String, Tensor> want = ort.run(feeds);
@@ -151,7 +151,6 @@ class QuantModelsTest {
                         name, k, diff, w.size(), TensorAssert.maxAbsDiff(w, a));
                 TensorAssert.assertClose(w, a, 0, 0, name + " " + k);
             }
-            time(name, s, ort, feeds, timedRuns);
         }
     }
 
@@ -173,20 +172,6 @@ class QuantModelsTest {
                 System.out.printf("quant-model %-32s %s: max-abs vs ORT %.4g = %.2f output steps (step %.4g)%n", name, k, d, d / step, step);
                 assertTrue(d <= step * 1.0001 + 1e-6, name + " " + k + ": max-abs diff " + d + " exceeds one quantization step " + step);
             }
-            time(name, s, ort, feeds, 3);
         }
-    }
-
-    static void time(String name, Session s, OrtReference ort, Map<String, Tensor> feeds, int runs) throws Exception {
-        long best = Long.MAX_VALUE, bestOrt = Long.MAX_VALUE;
-        for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            s.run(feeds);
-            best = Math.min(best, System.nanoTime() - t0);
-            t0 = System.nanoTime();
-            ort.run(feeds);
-            bestOrt = Math.min(bestOrt, System.nanoTime() - t0);
-        }
-        System.out.printf("quant-model %-32s time: condense %.1f ms, ORT %.1f ms (best of %d)%n", name, best / 1e6, bestOrt / 1e6, runs);
     }
 }

@@ -156,6 +156,12 @@ class ShapeKernelsTest {
         op("Gather").opset(7).in(longs(10, 20, 30)).in(Tensor.of(new long[] {2}, new long[0])).out(DType.INT64).check();
         op("Gather").opset(13).in(OrtRef.ints(rnd, 0, 99, DType.INT32, 6, 2)).in(Tensor.of(new long[] {5, 0, 1, 5, 2, 3}, 2, 3)).out(DType.INT32).check();
         op("Gather").opset(13).in(a).in(Tensor.of(new long[0], 0, 2)).out(DType.FLOAT32).check();
+        Tensor ints = OrtRef.ints(rnd, -99, 99, DType.INT64, 3, 4, 5);
+        for (long axis : new long[] {0, 1, 2, -2}) {
+            op("Gather").opset(13).attr("axis", axis).in(ints).in(Tensor.of(new long[] {2, -1, 0, 1}, 2, 2)).out(DType.INT64).check();
+            op("Gather").opset(13).attr("axis", axis).in(as(ints, DType.INT32)).in(Tensor.scalar(1L).reshape()).out(DType.INT32).check();
+            op("Concat").opset(13).attr("axis", axis).in(ints).in(ints).out(DType.INT64).check();
+        }
         var bad = op("Gather").opset(13).in(a).in(longs(5)).out(DType.FLOAT32);
         ModelException e = assertThrows(ModelException.class, () -> OrtRef.cpu(bad.graph(), bad.feeds));
         assertTrue(e.getMessage().contains("out of range"), e.getMessage());

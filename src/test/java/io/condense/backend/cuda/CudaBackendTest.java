@@ -95,6 +95,20 @@ class CudaBackendTest {
         assertTrue(e.getMessage().contains("undefined_thing"), e.getMessage());
     }
 
+    /** The run-time alternative to the fatbins: every cuda-kernels/*.cu compiles with NVRTC and its kernels resolve. */
+    @Test
+    void everyKernelSourceCompilesWithNvrtc() throws Exception {
+        CudaDevice d = Gpu.require();
+        java.nio.file.Path src = CudaKernels.sourceDirectory();
+        org.junit.jupiter.api.Assumptions.assumeTrue(src != null, "cuda-kernels/ sources not found from " + java.nio.file.Path.of("").toAbsolutePath());
+        Map<String, String> kernels = KernelSignatureTest.parseKernels();
+        for (String module : CudaKernels.MODULES) {
+            try (CudaModule m = CudaModule.load(module + " (NVRTC)", CudaKernels.compileWithNvrtc(module, src, d))) {
+                for (String k : kernels.keySet()) if (k.startsWith(module + ".")) m.function(k.substring(module.length() + 1));
+            }
+        }
+    }
+
     @Test
     void autoPicksCudaAndRunsAGraph() {
         Gpu.requireKernels();
