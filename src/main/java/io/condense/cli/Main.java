@@ -21,7 +21,7 @@ import java.util.Properties;
  */
 @Command(name = "condense", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Model compression engine: inspect and run ONNX models on the CPU executor.",
-        subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, QuantizeCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Examples:",
                 "  condense demo                               sentence embeddings with MiniLM-L6",
