@@ -167,7 +167,8 @@ class NnKernelsBench {
         NativeSetup.init();
         java.nio.file.Path dir = io.condense.TestData.require("onnx/models");
         Random rnd = new Random(3);
-        for (String m : new String[] {"squeezenet1.1-fp16/SqueezeNet_fp16.onnx", "super_resolution-10/super_resolution.onnx", "mnist-8/model.onnx"}) {
+        for (String m : new String[] {"squeezenet1.1-fp16/SqueezeNet_fp16.onnx", "super_resolution-10/super_resolution.onnx", "mnist-8/model.onnx",
+                "../light/light_squeezenet.onnx"}) {
             Graph g = io.condense.onnx.OnnxImporter.load(dir.resolve(m));
             Map<String, Tensor> feeds = new java.util.LinkedHashMap<>();
             for (ValueInfo in : g.inputs()) {
