@@ -59,7 +59,28 @@ public final class PtqPass implements GraphPass {
 
     /** The float graph PTQ works on: identity elimination, BatchNorm folding, constant folding, dead code removal. */
     public static Graph prepare(Graph g) {
-        return GraphPass.run(g, new IdentityElimination(), new BatchNormFolding(), new ConstantFolding(), new DeadCodeElimination());
+        return nameNodes(GraphPass.run(g, new IdentityElimination(), new BatchNormFolding(), new ConstantFolding(), new DeadCodeElimination()));
+    }
+
+    /** Gives every unnamed node a unique name (its first output, else op type and index) so include/exclude can address it. */
+    public static Graph nameNodes(Graph g) {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (io.condense.ir.Node n : g.nodes()) used.add(n.name());
+        boolean changed = false;
+        List<io.condense.ir.Node> nodes = new java.util.ArrayList<>();
+        int i = 0;
+        for (io.condense.ir.Node n : g.nodes()) {
+            if (n.name().isEmpty()) {
+                String base = n.outputs().isEmpty() || n.output(0).isEmpty() ? n.opType() + "_" + i : n.output(0), name = base;
+                for (int k = 1; used.contains(name); k++) name = base + "_" + k;
+                used.add(name);
+                n = new io.condense.ir.Node(name, n.opType(), n.domain(), n.inputs(), n.outputs(), n.attributes());
+                changed = true;
+            }
+            nodes.add(n);
+            i++;
+        }
+        return changed ? g.toBuilder().nodes(nodes).build() : g;
     }
 
     /**

@@ -68,6 +68,51 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
         return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n);
     }
 
+    /**
+     * Reads a YAML (or JSON) mapping with any of the keys {@code method, percentile, symmetric_activations,
+     * per_channel_weights, include, exclude, calibration_batches, bins} (camelCase also accepted); missing keys
+     * keep {@link #defaults()}. Unknown keys and wrong types are errors.
+     */
+    public static QuantConfig load(java.nio.file.Path file) {
+        byte[] bytes = io.condense.onnx.ModelFiles.readAll(file, "quantization config");
+        Object root;
+        try {
+            root = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readValue(bytes, Object.class);
+        } catch (java.io.IOException e) {
+            throw new ModelException("quantization config " + file + " is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (root == null) return defaults();
+        if (!(root instanceof java.util.Map<?, ?> m)) throw new ModelException("quantization config " + file + " must be a mapping");
+        QuantConfig c = defaults();
+        for (var e : m.entrySet()) {
+            String k = String.valueOf(e.getKey()).replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+            Object v = e.getValue();
+            try {
+                c = switch (k) {
+                    case "method" -> c.withMethod(CalibrationMethod.parse(String.valueOf(v)));
+                    case "percentile" -> c.withPercentile(((Number) v).doubleValue());
+                    case "symmetric_activations" -> c.withSymmetricActivations((Boolean) v);
+                    case "per_channel_weights" -> c.withPerChannelWeights((Boolean) v);
+                    case "include" -> c.withInclude(names(v));
+                    case "exclude" -> c.withExclude(names(v));
+                    case "calibration_batches" -> c.withCalibrationBatches(((Number) v).intValue());
+                    case "bins" -> c.withBins(((Number) v).intValue());
+                    default -> throw new ModelException("quantization config " + file + ": unknown key '" + e.getKey() + "'");
+                };
+            } catch (ClassCastException | NullPointerException ex) {
+                throw new ModelException("quantization config " + file + ": key '" + e.getKey() + "' has a value of the wrong type: " + v);
+            }
+        }
+        return c;
+    }
+
+    private static List<String> names(Object v) {
+        if (v instanceof List<?> l) return l.stream().map(String::valueOf).toList();
+        if (v instanceof String s) return java.util.Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+        throw new ClassCastException();
+    }
+
     /** Whether the node called {@code name} may be quantized under the include/exclude lists. */
     public boolean allows(String name) {
         if (exclude.contains(name)) return false;

@@ -97,6 +97,7 @@ public final class TrainOps {
         NON_DIFF.put("Gather", Set.of(1));
         NON_DIFF.put("Dropout", Set.of(1, 2));
         NON_DIFF.put("Shape", Set.of(0));
+        FakeQuantOps.register(OPS, NON_DIFF);
     }
 
     public static boolean supports(String opType) { return OPS.containsKey(opType); }

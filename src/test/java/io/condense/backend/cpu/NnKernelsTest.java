@@ -46,8 +46,8 @@ class NnKernelsTest {
 
     @AfterEach
     void restore() {
-        NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = false;
+        NnKernels.nd4jConv = NnKernels.DEFAULT_ND4J_CONV;
+        NnKernels.directDepthwise = NnKernels.DEFAULT_DIRECT_DEPTHWISE;
         NnKernels.gemmPointwise = true;
         NnKernels.nd4jPool = true;
     }
@@ -259,6 +259,7 @@ class NnKernelsTest {
             NnKernels.nd4jConv = path != 1;
             NnKernels.directDepthwise = path == 2;
             NnKernels.gemmPointwise = path != 3;
+            NnKernels.im2colFewChannels = path != 0;
             check("Conv", 13, attrs, 1, inputs);
         }
         restore();
@@ -322,6 +323,17 @@ class NnKernelsTest {
         Graph g = model("Conv", 13, attrs("group", 2), 1, rand(1, 3, 5, 5), rand(4, 3, 3, 3));
         ModelException e = assertThrows(ModelException.class, () -> runCpu(g, feeds(rand(1, 3, 5, 5), rand(4, 3, 3, 3))));
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
+    }
+
+    /** The oneDNN build is loaded exactly when NativeSetup chose its platform extension. */
+    @Test
+    void nativeBuild() {
+        NativeSetup.init();
+        boolean chosen = NativeSetup.extension().equals(NativeSetup.ONEDNN);
+        assertEquals(chosen, NativeSetup.onednnLoaded(), "extension '" + NativeSetup.extension() + "'");
+        if (System.getProperty("condense.test.expectOnednn") != null) {
+            assertEquals(Boolean.getBoolean("condense.test.expectOnednn"), NativeSetup.onednnLoaded());
+        }
     }
 
     /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */

@@ -152,6 +152,37 @@ class QuantKernelsTest {
                 .node("DequantizeLinear", List.of("x", "s", "z"), "y").output("y", DType.FLOAT32).check("uint8 opset 10");
     }
 
+    @Test
+    void float16InputsAndScales() throws Exception {
+        float[] xf = new float[60];
+        short[] xh = new short[60];
+        for (int i = 0; i < 60; i++) {
+            xh[i] = io.condense.ir.Half.fromFloat((float) (RNG.nextGaussian() * 40));
+            xf[i] = io.condense.ir.Half.toFloat(xh[i]);
+        }
+        float[] sf = {0.37f, 1.5f, 0.01f};
+        short[] sh = new short[3];
+        for (int i = 0; i < 3; i++) {
+            sh[i] = io.condense.ir.Half.fromFloat(sf[i]);
+            sf[i] = io.condense.ir.Half.toFloat(sh[i]);
+        }
+        Map<String, Attribute> axis = Map.of("axis", Attribute.of(1L));
+        // DequantizeLinear with float16 scales: float16 output, bit-equal to ORT
+        new M(21).input("q", randomInts(DType.INT8, 4, 3, 5)).init("s", Tensor.of(DType.FLOAT16, new long[] {3}, sh))
+                .init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("DequantizeLinear", List.of("q", "s", "z"), "y", axis).output("y", DType.FLOAT16).check("float16 DQ");
+        // QuantizeLinear of float16: ONNX rounds x / scale half to even. ORT's float16 kernel truncates instead
+        // (ParQuantizeLinearStd for MLFloat16 casts to int32), so the reference is ORT's float32 kernel on the same
+        // (exactly widened) values.
+        M f32 = new M(21).input("x", Tensor.of(xf, 4, 3, 5)).init("s", Tensor.of(sf, 3)).init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
+        Tensor want = Ort.run(f32.b.build(), f32.feeds).get("q");
+        M f16 = new M(21).input("x", Tensor.of(DType.FLOAT16, new long[] {4, 3, 5}, xh)).init("s", Tensor.of(DType.FLOAT16, new long[] {3}, sh))
+                .init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
+        TensorAssert.assertClose(want, f16.runCondense().get("q"), 0, 0, "float16 QuantizeLinear");
+    }
+
     // ------------------------------------------------------------------ QLinearConv / ConvInteger
 
     /** A QLinearConv model: uint8 or int8 activations, int8 or uint8 weights, per-channel or per-tensor scales. */
@@ -208,6 +239,8 @@ class QuantKernelsTest {
     void qlinearConvLargeAccumulatorsStayExact() throws Exception {
         // 64 channels x 3x3 at full uint8/int8 range: partial sums exceed 2^24, forcing the float64 path.
         qconv(DType.UINT8, DType.INT8, new long[] {1, 64, 6, 6}, new long[] {4, 64, 3, 3}, true, false, Map.of()).check("K=576");
+        qconv(DType.UINT8, DType.INT8, new long[] {2, 1200, 2, 3}, new long[] {5, 1200, 1, 1}, true, true, Map.of()).check("pointwise K=1200");
+        qconv(DType.INT8, DType.INT8, new long[] {1, 1200, 2, 2}, new long[] {3, 1200, 1, 1}, false, true, Map.of()).check("pointwise s8 K=1200");
     }
 
     @Test
@@ -429,6 +462,7 @@ class QuantKernelsTest {
                 case UINT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.UINT8);
                 case INT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.INT8);
                 case INT32 -> OnnxTensor.createTensor(ENV, IntBuffer.wrap((int[]) t.data()), s);
+                case FLOAT16 -> OnnxTensor.createTensor(ENV, ShortBuffer.wrap((short[]) t.data()), s, OnnxJavaType.FLOAT16);
                 case INT64 -> OnnxTensor.createTensor(ENV, java.nio.LongBuffer.wrap((long[]) t.data()), s);
                 default -> throw new IllegalArgumentException("no ORT feed for " + t.dtype());
             };
@@ -445,6 +479,7 @@ class QuantKernelsTest {
                     yield Tensor.of(t.getInfo().type == OnnxJavaType.UINT8 ? DType.UINT8 : DType.INT8, s, v);
                 }
                 case INT16 -> { short[] v = new short[n]; ShortBuffer sb = t.getShortBuffer(); sb.get(v); yield Tensor.of(DType.INT16, s, v); }
+                case FLOAT16 -> { short[] v = new short[n]; t.getShortBuffer().get(v); yield Tensor.of(DType.FLOAT16, s, v); }
                 case INT32 -> { int[] v = new int[n]; t.getIntBuffer().get(v); yield Tensor.of(v, s); }
                 case INT64 -> { long[] v = new long[n]; t.getLongBuffer().get(v); yield Tensor.of(v, s); }
                 default -> throw new IllegalArgumentException("no conversion from ORT type " + t.getInfo().type);
