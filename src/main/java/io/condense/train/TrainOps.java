@@ -144,10 +144,8 @@ public final class TrainOps {
     }
 
     private static Result relu(Call c) {
-        INDArray x = c.in(0);
-        INDArray mask = x.gt(0).castTo(x.dataType());
-        INDArray y = x.mul(mask);
-        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(mask)});
+        INDArray y = Transforms.relu(c.in(0), true);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y.gt(0).castTo(y.dataType()))});
     }
 
     private static Result leakyRelu(Call c) {
@@ -590,6 +588,18 @@ public final class TrainOps {
         } else {
             mean = rm.reshape(bshape);
             invStd = Transforms.pow(rv.reshape(bshape).add(eps), -0.5, false);
+        }
+        if (!train) {
+            // inference: y = x * (gamma / std) + (beta - mean * gamma / std), two passes over x
+            INDArray a = invStd.mul(g), shift = b.sub(mean.mul(a));
+            INDArray y = x.mul(a).addi(shift);
+            return Result.of(y, (d, need) -> {
+                INDArray dy = d[0];
+                INDArray dx = need[0] ? dy.mul(a) : null;
+                INDArray dg = need[1] ? dy.mul(x.sub(mean).muli(invStd)).sum(red) : null;
+                INDArray db = need[2] ? dy.sum(red) : null;
+                return new INDArray[] {dx, dg, db, null, null};
+            });
         }
         INDArray xhat = x.sub(mean).muli(invStd);
         INDArray y = xhat.mul(g).addi(b);
