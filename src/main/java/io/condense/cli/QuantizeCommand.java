@@ -71,6 +71,9 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--per-tensor-weights", description = "one scale per weight tensor (default: per output channel)")
     boolean perTensorWeights;
 
+    @Option(names = "--quantize-outputs", description = "also Q/DQ on Conv/Gemm/MatMul outputs (ONNX Runtime then fuses them into its INT8 kernels)")
+    boolean quantizeOutputs;
+
     @Option(names = "--config", paramLabel = "FILE", description = "YAML quantization config; options given here override it")
     Path config;
 
@@ -104,6 +107,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (batches != null) c = c.withCalibrationBatches(batches);
         if (asymmetric) c = c.withSymmetricActivations(false);
         if (perTensorWeights) c = c.withPerChannelWeights(false);
+        if (quantizeOutputs) c = c.withQuantizeOutputs(true);
         if (!exclude.isEmpty()) c = c.withExclude(exclude);
         if (!include.isEmpty()) c = c.withInclude(include);
         return c;

@@ -16,10 +16,13 @@ import java.util.List;
  * @param exclude               node names to keep in float (wins over include)
  * @param calibrationBatches    how many batches calibration reads at most (0 = all)
  * @param bins                  histogram bins for the histogram-based methods (default 2048)
+ * @param quantizeOutputs       false (default, TensorRT placement): Q/DQ only on the inputs in {@link QdqRules};
+ *                              true: also on the outputs of Conv/Gemm/MatMul (ONNX Runtime placement: ORT fuses
+ *                              DQ -&gt; op -&gt; Q into QLinearConv/QGemm/QLinearMatMul, its INT8 kernels)
  */
 public record QuantConfig(CalibrationMethod method, double percentile, boolean symmetricActivations,
                           boolean perChannelWeights, List<String> include, List<String> exclude,
-                          int calibrationBatches, int bins) {
+                          int calibrationBatches, int bins, boolean quantizeOutputs) {
     public QuantConfig {
         if (method == null) method = CalibrationMethod.MINMAX;
         if (!(percentile > 0 && percentile <= 100)) throw new ModelException("percentile must be in (0, 100], got " + percentile);
@@ -31,46 +34,50 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
 
     /** Min-max, percentile 99.99, symmetric INT8 activations, per-channel weights, no filters, all batches, 2048 bins. */
     public static QuantConfig defaults() {
-        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048);
+        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048, false);
     }
 
     public static QuantConfig of(CalibrationMethod m) { return defaults().withMethod(m); }
 
     public QuantConfig withMethod(CalibrationMethod m) {
-        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withPercentile(double p) {
-        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withSymmetricActivations(boolean s) {
-        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withPerChannelWeights(boolean p) {
-        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withInclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withExclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withCalibrationBatches(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins, quantizeOutputs);
     }
 
     public QuantConfig withBins(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n, quantizeOutputs);
+    }
+
+    public QuantConfig withQuantizeOutputs(boolean q) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, q);
     }
 
     /**
      * Reads a YAML (or JSON) mapping with any of the keys {@code method, percentile, symmetric_activations,
-     * per_channel_weights, include, exclude, calibration_batches, bins} (camelCase also accepted); missing keys
+     * per_channel_weights, include, exclude, calibration_batches, bins, quantize_outputs} (camelCase also accepted); missing keys
      * keep {@link #defaults()}. Unknown keys and wrong types are errors.
      */
     public static QuantConfig load(java.nio.file.Path file) {
@@ -98,6 +105,7 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
                     case "exclude" -> c.withExclude(names(v));
                     case "calibration_batches" -> c.withCalibrationBatches(((Number) v).intValue());
                     case "bins" -> c.withBins(((Number) v).intValue());
+                    case "quantize_outputs" -> c.withQuantizeOutputs((Boolean) v);
                     default -> throw new ModelException("quantization config " + file + ": unknown key '" + e.getKey() + "'");
                 };
             } catch (ClassCastException | NullPointerException ex) {

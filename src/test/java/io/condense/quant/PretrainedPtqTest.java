@@ -84,6 +84,37 @@ class PretrainedPtqTest {
         assertTrue(fb.length > minSizeRatio * qb.length, fb.length + " vs " + qb.length);
     }
 
+    /** With Q/DQ on Conv/MatMul outputs ORT's optimizer turns every Conv and the MatMul into its INT8 kernels. */
+    @Test
+    void outputPlacementGivesOrtInt8Kernels() throws Exception {
+        Path model = TestData.require("onnx/models/mnist-8/model.onnx");
+        Dataset test = Mnist.load(TestData.require("mnist"), false).head(132);
+        Graph f = OnnxImporter.load(model);
+        ValueInfo in = f.inputs().get(0);
+        QuantConfig cfg = QuantConfig.of(CalibrationMethod.PERCENTILE).withQuantizeOutputs(true);
+        Graph q = new PtqPass(cfg, feeds(in, test, 100, 32, 255f), null).apply(f);
+        byte[] qb = OnnxExporter.toBytes(q);
+        Path opt = java.nio.file.Files.createTempFile("ort-opt", ".onnx");
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+            o.setOptimizedModelFilePath(opt.toString());
+            OrtTestSupport.env().createSession(qb, o).close();
+            Graph g = OnnxImporter.load(opt);
+            long qconv = g.nodes().stream().filter(n -> n.opType().equals("QLinearConv")).count();
+            long qmm = g.nodes().stream().filter(n -> n.opType().equals("QLinearMatMul")).count();
+            assertEquals(2, qconv, "ORT ops: " + g.nodes().stream().map(n -> n.opType()).toList());
+            assertEquals(1, qmm);
+        } finally {
+            java.nio.file.Files.deleteIfExists(opt);
+        }
+        List<Map<String, Tensor>> eval = feeds(in, test, 0, 100, 255f);
+        int[] yf = ortTop1(OnnxExporter.toBytes(f), eval, OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        int[] yq = ortTop1(qb, eval, OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        int agree = 0;
+        for (int i = 0; i < yf.length; i++) if (yf[i] == yq[i]) agree++;
+        assertTrue(agree >= 97, "agreement " + agree);
+    }
+
     @Test
     void mnist8() { check("onnx/models/mnist-8/model.onnx", 255f, 2.2); } // 6k weights: names and scales weigh in
 

@@ -40,7 +40,7 @@ public final class QuantBenchmark {
     static int reps = 50, warmup = 10, calibImages = 512, evalImages = 10000, epochs = 1, threads = 1;
     static long trainSteps = 0;
     static Path data, shared;
-    static OrtEnvironment ENV; // created after ND4J has loaded its native libraries
+    public static OrtEnvironment ENV; // created after ND4J has loaded its native libraries
 
     public static void main(String[] args) throws Exception {
         for (int i = 0; i < args.length; i++) {
@@ -92,15 +92,18 @@ public final class QuantBenchmark {
             List<QuantConfig> cfgs = List.of(QuantConfig.of(CalibrationMethod.MINMAX), QuantConfig.of(CalibrationMethod.PERCENTILE).withPercentile(99.99),
                     QuantConfig.of(CalibrationMethod.PERCENTILE).withPercentile(99.999), QuantConfig.of(CalibrationMethod.ENTROPY),
                     QuantConfig.of(CalibrationMethod.MSE));
-            for (QuantConfig c : cfgs) {
+            List<QuantConfig> all = new ArrayList<>(cfgs);
+            for (QuantConfig c : cfgs) all.add(c.withQuantizeOutputs(true));
+            for (QuantConfig c : all) {
                 byte[] qb = OnnxExporter.toBytes(PtqPass.quantize(prepared, stats, c));
                 int[] yq = top1(qb, in, test, scale);
                 double accQ = acc(yq, test), agree = 0, latQ = latency(qb, in, test, scale), latQ64 = latency(qb, in, test, scale, 64);
                 for (int i = 0; i < yq.length; i++) if (yq[i] == yf[i]) agree++;
-                String name = "int8 " + c.method().cliName() + (c.method() == CalibrationMethod.PERCENTILE ? " " + c.percentile() : "");
+                String name = "int8 " + c.method().cliName() + (c.method() == CalibrationMethod.PERCENTILE ? " " + c.percentile() : "")
+                        + (c.quantizeOutputs() ? " +outputs" : "");
                 table.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.4f | %d | %.3f | %.2fx | %.3f | %.2fx |%n", e.getKey(), name, accQ,
                         agree / yq.length, qb.length, latQ, latF / latQ, latQ64, latF64 / latQ64));
-                System.out.printf(Locale.ROOT, "%s %s: top-1 %.4f (float %.4f)%n", e.getKey(), name, accQ, accF);
+                System.out.printf(Locale.ROOT, "%s %s: top-1 %.4f (float %.4f); ORT runs %s%n", e.getKey(), name, accQ, accF, ortKernels(qb));
             }
         }
         System.out.println();
@@ -108,13 +111,21 @@ public final class QuantBenchmark {
     }
 
     static Graph trainLenet5(Dataset train, Dataset test) {
+        // reuse a model trained by an earlier run with the same settings
+        Path saved = Path.of("target", "quant-bench", "lenet5-e" + epochs + (trainSteps > 0 ? "-s" + trainSteps : "") + ".onnx");
+        if (Files.exists(saved)) {
+            System.out.println("lenet5: loading " + saved);
+            return OnnxImporter.load(saved);
+        }
         Graph g = Models.lenet5(0);
         Tape tape = new Tape(g, n -> true, org.nd4j.linalg.api.buffer.DataType.FLOAT, 0);
         Optimizer opt = Optimizer.adam(1e-3);
         Trainer.Config cfg = new Trainer.Config().epochs(epochs).batchSize(64).seed(0).progressSeconds(30).maxStepsPerEpoch(trainSteps);
         List<Trainer.EpochStats> s = new Trainer(tape, opt, cfg).fit(train, test);
         System.out.printf(Locale.ROOT, "lenet5 trained: test accuracy %.4f%n", s.get(s.size() - 1).testAccuracy());
-        return tape.toGraph();
+        Graph out = tape.toGraph();
+        OnnxExporter.save(out, saved);
+        return out;
     }
 
     static Dataset scaled(Dataset d, float s) {
@@ -126,6 +137,26 @@ public final class QuantBenchmark {
             for (int k = 0; k < ss; k++) x[i * ss + k] = v[k] * s;
         }
         return new Dataset(x, d.labels(), d.sampleShape());
+    }
+
+    /** The ops ORT runs after its graph optimizations: the QDQ fusions it made (e.g. "QLinearConv x2, QGemm x1"). */
+    public static String ortKernels(byte[] model) throws Exception {
+        Path tmp = Files.createTempFile("ort-opt", ".onnx");
+        try {
+            OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+            o.setOptimizedModelFilePath(tmp.toString());
+            ENV.createSession(model, o).close();
+            Map<String, Integer> c = new java.util.TreeMap<>();
+            for (var n : OnnxImporter.load(tmp).nodes()) {
+                String op = n.opType();
+                if (op.startsWith("QLinear") || op.startsWith("QGemm") || op.endsWith("Integer") || op.equals("QuantizeLinear")
+                        || op.equals("DequantizeLinear")) c.merge(op, 1, Integer::sum);
+            }
+            return c.isEmpty() ? "-" : c.toString();
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     static OrtSession session(byte[] model) throws OrtException {
