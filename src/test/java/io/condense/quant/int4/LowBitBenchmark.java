@@ -49,6 +49,10 @@ public final class LowBitBenchmark {
         System.out.println("|---|---|---|");
         row("float32", accFloat, sizeFloat);
         Qat.Config base = Qat.Config.defaults().withBatchSize(64).withLr(1e-4).withScaleLr(1e-3);
+        // control: the same extra fine-tuning without fake quantization (QAT also continues training)
+        Tape ft = new Tape(fp);
+        new Trainer(ft, Optimizer.adam(1e-4), new Trainer.Config().epochs(qatEpochs).batchSize(64).seed(0).progressSeconds(-1)).fit(train, null);
+        row("float32 + " + qatEpochs + " epoch(s) Adam 1e-4 (control for QAT's extra training)", accuracy(ft.toGraph(), test), sizeFloat);
         for (int bits : new int[] {8, 4}) {
             Graph ptq = new Qat(base.withWeightBits(bits).withEpochs(0), null).run(fp, train, null);
             row("PTQ W" + bits + "A8 (abs-max weights, min-max activations)", accuracy(ptq, test), OnnxExporter.toBytes(ptq).length);
