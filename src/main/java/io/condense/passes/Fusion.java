@@ -26,6 +26,9 @@ import java.util.Set;
  * Conv's attributes and {@code activation="Relu"} (either epilogue may be absent; the constant is folded into B);</li>
  * <li>{@code MatMul(A, W constant [K, N]) -> Add(constant [N] or [1.., N]) -> Relu} becomes
  * {@code io.condense.FusedMatMul(A, W, bias)} (MatMul, plus bias along the last axis, then the activation).</li>
+ * <li>the decomposed layer normalization of exported transformers, {@code ReduceMean(x) -> Sub -> Pow 2 -> ReduceMean
+ * -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta} over the last axis, becomes
+ * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon}.</li>
  * </ul>
  * Only float32 constants that are not graph inputs are folded, and only intermediates with a single reader that
  * are not graph outputs disappear, so the graph's outputs keep their values. The fused node keeps the name of
@@ -36,6 +39,7 @@ public final class Fusion implements GraphPass {
     public static final String DOMAIN = "io.condense";
     public static final String FUSED_CONV = "FusedConv";
     public static final String FUSED_MATMUL = "FusedMatMul";
+    public static final String LAYER_NORM = "LayerNorm";
 
     @Override
     public String name() { return "fusion"; }
@@ -126,6 +130,17 @@ public final class Fusion implements GraphPass {
             replace.put(n, new Node(n.name(), conv ? FUSED_CONV : FUSED_MATMUL, DOMAIN, ins, List.of(y), attrs));
             removed.addAll(chain);
         }
+        for (Node n : g.nodes()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            List<Node> chain = new ArrayList<>();
+            Node ln = layerNorm(n, consts, consumers, outputs, subgraphReads, types, chain);
+            if (ln == null) continue;
+            boolean clash = false;
+            for (Node c : chain) clash |= removed.contains(c) || replace.containsKey(c);
+            if (clash) continue;
+            replace.put(n, ln);
+            removed.addAll(chain);
+        }
         if (replace.isEmpty()) return g;
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -138,6 +153,68 @@ public final class Fusion implements GraphPass {
         opsets.putIfAbsent(DOMAIN, 1);
         b.opsets(opsets);
         return new DeadCodeElimination().apply(b.build());
+    }
+
+    /** The fused LayerNorm node for the pattern starting at ReduceMean {@code rm1} (chain: its other nodes), or null. */
+    private static Node layerNorm(Node rm1, Map<String, Tensor> consts, Map<String, List<Node>> consumers, Set<String> outputs,
+                                  Set<String> subgraphReads, Map<String, TensorType> types, List<Node> chain) {
+        if (!isOp(rm1, "ReduceMean") || !lastAxisMean(rm1, types)) return null;
+        String x = rm1.input(0);
+        TensorType tx = types.get(x);
+        if (tx == null || tx.dtype() != DType.FLOAT32 || !tx.hasRank() || tx.dims().isEmpty()) return null;
+        io.condense.ir.Dim last = tx.dims().get(tx.dims().size() - 1);
+        if (!last.isKnown()) return null;
+        Node sub = single(rm1.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(sub, "Sub") || !sub.input(0).equals(x) || !sub.input(1).equals(rm1.output(0))) return null;
+        String d = sub.output(0);
+        if (outputs.contains(d) || subgraphReads.contains(d)) return null;
+        List<Node> ds = consumers.get(d);
+        if (ds == null || ds.size() != 2) return null;
+        Node pow = null, div = null;
+        for (Node c : ds) {
+            if (isOp(c, "Pow") && c.input(0).equals(d) && !c.input(1).equals(d)) pow = c;
+            else if (isOp(c, "Div") && c.input(0).equals(d) && !c.input(1).equals(d)) div = c;
+        }
+        if (pow == null || div == null) return null;
+        Tensor two = consts.get(pow.input(1));
+        if (two == null || two.size() != 1 || two.getDouble(0) != 2.0) return null;
+        Node rm2 = single(pow.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(rm2, "ReduceMean") || !lastAxisMean(rm2, types)) return null;
+        Node addEps = single(rm2.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(addEps, "Add")) return null;
+        Tensor eps = consts.get(addEps.input(0).equals(rm2.output(0)) ? addEps.input(1) : addEps.input(0));
+        if (eps == null || eps.size() != 1 || !eps.dtype().isFloating()) return null;
+        Node sqrt = single(addEps.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(sqrt, "Sqrt")) return null;
+        if (single(sqrt.output(0), consumers, outputs, subgraphReads) != div || !div.input(1).equals(sqrt.output(0))) return null;
+        Node mul = single(div.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(mul, "Mul")) return null;
+        Tensor gamma = consts.get(mul.input(0).equals(div.output(0)) ? mul.input(1) : mul.input(0));
+        Node add = single(mul.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(add, "Add")) return null;
+        String betaName = add.input(0).equals(mul.output(0)) ? add.input(1) : add.input(0);
+        Tensor beta = consts.get(betaName);
+        String gammaName = mul.input(0).equals(div.output(0)) ? mul.input(1) : mul.input(0);
+        if (gamma == null || beta == null || gamma.dtype() != DType.FLOAT32 || beta.dtype() != DType.FLOAT32
+                || gamma.shape().length != 1 || beta.shape().length != 1
+                || gamma.size() != last.value() || beta.size() != last.value()) return null;
+        if (outputs.contains(d)) return null;
+        chain.addAll(List.of(sub, pow, rm2, addEps, sqrt, div, mul, add));
+        Map<String, Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("epsilon", Attribute.of((float) eps.getDouble(0)));
+        return new Node(rm1.name(), LAYER_NORM, DOMAIN, List.of(x, gammaName, betaName), List.of(add.output(0)), attrs);
+    }
+
+    private static boolean isOp(Node n, String op) { return n != null && n.domain().isEmpty() && n.opType().equals(op); }
+
+    /** ReduceMean over the last axis only, dimensions kept (axes given as an attribute). */
+    private static boolean lastAxisMean(Node n, Map<String, TensorType> types) {
+        if (n.inputs().size() != 1 || n.attrLong("keepdims", 1) != 1) return false;
+        long[] axes = n.attrLongs("axes", null);
+        if (axes == null || axes.length != 1) return false;
+        if (axes[0] == -1) return true;
+        TensorType t = types.get(n.input(0));
+        return t != null && t.hasRank() && axes[0] == t.dims().size() - 1;
     }
 
     /** The one node reading {@code v}, when {@code v} is an intermediate (not a graph output, not read by a subgraph). */

@@ -47,6 +47,7 @@ final class CpuSession implements Session {
 
     CpuSession(Graph graph, KernelRegistry registry) { this(graph, registry, SessionOptimizer.enabled()); }
 
+    /** @param optimize rewrite the graph at open and pick small-input kernels (false: run the graph as given) */
     CpuSession(Graph graph, KernelRegistry registry, boolean optimize) {
         this.graph = graph;
         this.exec = optimize ? SessionOptimizer.optimize(graph, registry) : graph;
@@ -64,7 +65,7 @@ final class CpuSession implements Session {
                 throw new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType()
                         + " at node " + n.label() + " (the CPU backend supports: " + String.join(", ", registry.ops()) + ")");
             }
-            k = FusedKernels.plan(n, exec, k);
+            if (optimize) k = FusedKernels.plan(n, exec, k);
             kernels[i] = k;
             opsets[i] = exec.opsetOf(n.domain());
             DType[] d = new DType[n.inputs().size()];

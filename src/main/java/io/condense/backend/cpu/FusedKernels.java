@@ -6,6 +6,8 @@ import io.condense.ir.Node;
 import io.condense.passes.Fusion;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Arrays;
@@ -43,8 +45,46 @@ final class FusedKernels {
                 Node mm = new Node(n.name(), "MatMul", "", n.inputs().subList(0, 2), n.outputs(), attrs);
                 return new MatMulK(mm, opset, relu, registry.get("", "MatMul"));
             }
+            case Fusion.LAYER_NORM -> {
+                float eps = n.attrFloat("epsilon", 1e-5f);
+                return c -> OpContext.one(layerNorm(c, eps));
+            }
             default -> { return null; }
         }
+    }
+
+    /** (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (mean and variance accumulated in double). */
+    static INDArray layerNorm(OpContext c, float eps) {
+        INDArray x = c.in(0), gamma = c.in(1), beta = c.in(2);
+        if (x.dataType() != DataType.FLOAT || x.rank() == 0) throw c.error("expects a float32 input of rank >= 1, got " + x.dataType());
+        int cols = (int) x.size(-1);
+        if (gamma.length() != cols || beta.length() != cols) {
+            throw c.error("scale/bias of length " + gamma.length() + "/" + beta.length() + " for a last axis of " + cols);
+        }
+        float[] g = floats(gamma), b = floats(beta);
+        INDArray xd = ConvOps.dense(x);
+        java.nio.FloatBuffer in = xd.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        int base = (int) xd.offset();
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
+        java.nio.FloatBuffer out = y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        int rows = cols == 0 ? 0 : (int) (x.length() / cols);
+        float[] t = new float[cols], u = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            in.get(base + o, t); // rows copied to arrays indexed from 0: those loops vectorize (see SmallConv)
+            double s = 0;
+            for (int i = 0; i < cols; i++) s += t[i];
+            float mean = (float) (s / cols);
+            double v = 0;
+            for (int i = 0; i < cols; i++) {
+                float d = t[i] - mean;
+                v += d * d;
+            }
+            float inv = (float) (1.0 / Math.sqrt((float) (v / cols) + eps));
+            for (int i = 0; i < cols; i++) u[i] = (t[i] - mean) * inv * g[i] + b[i];
+            out.put(o, u);
+        }
+        return y;
     }
 
     /** The kernel to run {@code n} with: {@code k}, or a small-input fast path in front of it. */
@@ -111,9 +151,9 @@ final class FusedKernels {
             long macs = x.size(0) * w.size(0) * (long) g.out[0] * g.out[1] * w.size(1) * w.size(2) * w.size(3);
             if (macs > SMALL_MACS) return null;
             int n = (int) x.size(0), ci = (int) x.size(1), m = (int) w.size(0);
-            float[] y = SmallConv.conv(floats(x), n, ci, g.in[0], g.in[1], wCache.get(w), m, g.k[0], g.k[1],
+            float[][] y = SmallConv.conv(floats(x), n, ci, g.in[0], g.in[1], wCache.get(w), m, g.k[0], g.k[1],
                     b == null ? null : bCache.get(b), g.s[0], g.s[1], g.d[0], g.d[1], g.pb[0], g.pb[1], g.out[0], g.out[1], relu);
-            return ConvOps.wrap(y, n, m, g.out[0], g.out[1]);
+            return wrapRows(y, n, m, g.out[0], g.out[1]);
         }
     }
 
@@ -122,7 +162,9 @@ final class FusedKernels {
         private final int opset;
         private final boolean relu;
         private final Kernel base;
-        private final Cache wCache = new Cache(), bCache = new Cache();
+        private final Cache bCache = new Cache();
+        private INDArray wRowsKey;
+        private float[][] wRows;
 
         MatMulK(Node mm, int opset, boolean relu, Kernel base) {
             this.mm = mm;
@@ -141,20 +183,25 @@ final class FusedKernels {
                 long rows = a.length() / Math.max(1, a.size(-1));
                 if (rows * a.size(-1) * w.size(1) <= SMALL_MACS && a.length() > 0 && w.length() > 0) {
                     int m = (int) rows, k = (int) w.size(0), n = (int) w.size(1);
-                    float[] y = SmallConv.matmul(floats(a), m, k, wCache.get(w), n, bias == null ? null : bCache.get(bias), relu);
+                    if (w != wRowsKey) {
+                        wRows = SmallConv.rows(floats(w), k, n);
+                        wRowsKey = w;
+                    }
+                    float[][] y = SmallConv.matmul(floats(a), m, k, wRows, n, bias == null ? null : bCache.get(bias), relu);
                     long[] shape = a.shape().clone();
                     shape[shape.length - 1] = n;
-                    return OpContext.one(ConvOps.wrap(y, shape));
+                    return OpContext.one(wrapRows(y, shape));
                 }
             }
             INDArray y = base.run(cc)[0];
             if (bias != null) {
-                if (fresh(y, a, w, bias) && y.dataType() == bias.dataType() && y.ordering() == 'c' && !y.isView()
-                        && y.length() == y.data().length()) {
-                    y.reshape('c', y.length() / bias.length(), bias.length()).addiRowVector(bias.reshape(bias.length()));
-                } else {
-                    y = y.add(bias.reshape(1, bias.length()).castTo(y.dataType()));
-                }
+                long[] bs = new long[y.rank()];
+                Arrays.fill(bs, 1);
+                bs[bs.length - 1] = bias.length();
+                INDArray bb = bias.reshape('c', bs).castTo(y.dataType());
+                INDArray z = fresh(y, a, w, bias) ? y : Nd4j.createUninitialized(y.dataType(), y.shape(), 'c');
+                Nd4j.exec(new AddOp(new INDArray[] {y, bb}, new INDArray[] {z})); // in place on the fresh product
+                y = z;
             }
             if (relu) y = inPlaceRelu(y, a, w, bias);
             return OpContext.one(y);
@@ -189,6 +236,14 @@ final class FusedKernels {
             }
             return base.run(c);
         }
+    }
+
+    /** A new dense float array of the given shape holding the rows one after the other. */
+    static INDArray wrapRows(float[][] rows, long... shape) {
+        INDArray a = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        java.nio.FloatBuffer fb = a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        for (float[] r : rows) fb.put(r);
+        return a;
     }
 
     private static INDArray[] inputs(OpContext c) {

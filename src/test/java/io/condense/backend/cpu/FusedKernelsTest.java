@@ -173,4 +173,36 @@ class FusedKernelsTest {
         assertTrue(f.nodes().stream().anyMatch(n -> n.opType().equals("Add")), f.nodes().toString());
         check(g, Map.of("x", random(1, 1, 5, 5)));
     }
+
+    @Test
+    void decomposedLayerNormIsFused() {
+        Graph.Builder b = Graph.builder().name("t").opset("", 13);
+        b.addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 2, 5, 16)));
+        b.initializer("two", Tensor.scalar(2f));
+        b.initializer("eps", Tensor.scalar(1e-12f));
+        b.initializer("gamma", random(16));
+        b.initializer("beta", random(16));
+        Map<String, Attribute> mean = attrs("axes", new long[] {-1});
+        b.addNode(new Node("rm1", "ReduceMean", "", List.of("x"), List.of("m"), mean));
+        b.addNode(new Node("sub", "Sub", "", List.of("x", "m"), List.of("d"), Map.of()));
+        b.addNode(new Node("pow", "Pow", "", List.of("d", "two"), List.of("p"), Map.of()));
+        b.addNode(new Node("rm2", "ReduceMean", "", List.of("p"), List.of("v"), mean));
+        b.addNode(new Node("adde", "Add", "", List.of("v", "eps"), List.of("e"), Map.of()));
+        b.addNode(new Node("sqrt", "Sqrt", "", List.of("e"), List.of("s"), Map.of()));
+        b.addNode(new Node("div", "Div", "", List.of("d", "s"), List.of("n"), Map.of()));
+        b.addNode(new Node("mul", "Mul", "", List.of("n", "gamma"), List.of("o"), Map.of()));
+        b.addNode(new Node("add", "Add", "", List.of("o", "beta"), List.of("y"), Map.of()));
+        b.addNode(new Node("relu", "Relu", "", List.of("y"), List.of("r"), Map.of()));
+        b.addOutput(new ValueInfo("r", TensorType.unknown()));
+        Graph g = b.build();
+        Graph o = SessionOptimizer.optimize(g, KernelRegistry.standard());
+        assertEquals(List.of(Fusion.LAYER_NORM, "Relu"), o.nodes().stream().map(Node::opType).toList());
+        check(g, Map.of("x", random(2, 5, 16)));
+        // the centred value also read elsewhere: no fusion, same values
+        Graph.Builder b2 = g.toBuilder();
+        b2.addOutput(new ValueInfo("d", TensorType.unknown()));
+        Graph g2 = b2.build();
+        assertTrue(SessionOptimizer.optimize(g2, KernelRegistry.standard()).nodes().stream().noneMatch(n -> n.opType().equals(Fusion.LAYER_NORM)));
+        check(g2, Map.of("x", random(2, 5, 16)));
+    }
 }
