@@ -95,6 +95,19 @@ public final class Calibration {
         return new CalibrationResult(stats, nb, samples);
     }
 
+    /**
+     * Per-channel weight statistics: for every weight the rule table quantizes in {@code g}, max |w| per index of
+     * its output-channel axis ({@link QdqRules#weightAxis}); a weight read by several nodes is listed once.
+     */
+    public static Map<String, double[]> weightStats(Graph g, QuantConfig cfg) {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (QdqRules.Site s : QdqRules.plan(g, cfg)) {
+            if (s.kind() != QdqRules.Kind.WEIGHT || m.containsKey(s.value())) continue;
+            m.put(s.value(), QParams.channelAbsMax(g.initializers().get(s.value()), s.axis()));
+        }
+        return m;
+    }
+
     private static void checkFinite(String name, Tensor t, int batch) {
         if (!t.dtype().isFloating()) return;
         if (t.dtype() == io.condense.ir.DType.FLOAT32) {

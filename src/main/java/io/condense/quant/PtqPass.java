@@ -84,11 +84,12 @@ public final class PtqPass implements GraphPass {
     }
 
     /**
-     * Calibrates every activation the rule table would quantize in {@code prepared} (ignoring include/exclude, so
-     * the same statistics serve any later selection, e.g. in {@link Sensitivity}).
+     * Calibrates every activation the rule table would quantize in {@code prepared} (ignoring include/exclude and
+     * with {@link QuantConfig#quantizeOutputs()}, so the same statistics serve any later selection, e.g. in
+     * {@link Sensitivity}).
      */
     public static CalibrationResult calibrate(Graph prepared, QuantConfig cfg, Iterable<Map<String, Tensor>> data, PrintStream progress) {
-        List<QdqRules.Site> all = QdqRules.plan(prepared, cfg.withInclude(List.of()).withExclude(List.of()));
+        List<QdqRules.Site> all = QdqRules.plan(prepared, cfg.withInclude(List.of()).withExclude(List.of()).withQuantizeOutputs(true));
         return Calibration.run(prepared, QdqRules.activationTensors(all), data, cfg, progress);
     }
 
@@ -97,6 +98,14 @@ public final class PtqPass implements GraphPass {
         QdqEditor e = new QdqEditor(prepared);
         for (QdqRules.Site s : QdqRules.plan(prepared, cfg)) {
             String v;
+            if (s.kind() == QdqRules.Kind.OUTPUT) {
+                v = e.activation(s.value(), stats.get(s.value()).qparams(cfg));
+                List<io.condense.ir.Node> nodes = prepared.nodes();
+                for (int j = 0; j < nodes.size(); j++) {
+                    for (int k = 0; k < nodes.get(j).inputs().size(); k++) if (nodes.get(j).input(k).equals(s.value())) e.rewire(j, k, v);
+                }
+                continue;
+            }
             if (s.kind() == QdqRules.Kind.ACTIVATION) {
                 v = e.activation(s.value(), stats.get(s.value()).qparams(cfg));
             } else {

@@ -89,6 +89,40 @@ class HistogramTest {
         return e;
     }
 
+    static long[] gauss() {
+        long[] h = new long[2048];
+        for (int i = 0; i < h.length; i++) h[i] = (long) Math.floor(1e6 * Math.exp(-(i / 300.0) * (i / 300.0))) + (i % 97 == 0 ? 5 : 0);
+        for (int i = 1900; i < 2048; i += 37) h[i]++;
+        h[2047]++;
+        return h;
+    }
+
+    static long[] reluLaplace() {
+        long[] h = new long[2048];
+        for (int i = 0; i < h.length; i++) h[i] = (long) Math.floor(5e5 * Math.exp(-i / 150.0));
+        h[0] += 3000000;
+        h[2047] += 2;
+        return h;
+    }
+
+    /**
+     * Reference amax values from NVIDIA pytorch-quantization's _compute_amax_entropy / _compute_amax_percentile
+     * (TensorRT repo, tools/pytorch-quantization/pytorch_quantization/calib/histogram.py, run with numpy/scipy; its
+     * _compute_amax_mse with fake_tensor_quant in numpy) on the same two histograms, bin edges i / 256.
+     */
+    @Test
+    void thresholdsMatchPytorchQuantization() {
+        Histogram g = Histogram.ofCounts(gauss(), -8), r = Histogram.ofCounts(reluLaplace(), -8);
+        assertEquals(4.00390625, g.entropyThreshold(128), 0);
+        assertEquals(3.224609375, g.mseThreshold(127), 0);
+        assertEquals(2.7265625, g.percentileThreshold(99.9), 0);
+        assertEquals(3.22265625, g.percentileThreshold(99.99), 0);
+        assertEquals(6.5, r.entropyThreshold(128), 0);
+        assertEquals(5.705078125, r.mseThreshold(127), 0);
+        assertEquals(4.01953125, r.percentileThreshold(99.9), 0);
+        assertEquals(5.33984375, r.percentileThreshold(99.99), 0);
+    }
+
     @Test
     void nanIsAnError() {
         TensorStats s = new TensorStats("conv_out", 2048);

@@ -106,6 +106,10 @@ class PtqTest {
             }
         }
         assertEquals(count(p, "Conv") + count(p, "Gemm"), weights);
+        // per-channel weight statistics: one max |w| per output channel
+        Map<String, double[]> ws = Calibration.weightStats(p, cfg);
+        assertEquals(weights, ws.size());
+        ws.forEach((name, amax) -> assertEquals(p.initializers().get(name).dim(0), amax.length, name));
         // no float weight of a Conv/Gemm survives
         for (Node n : p.nodes()) {
             if (n.opType().equals("Conv") || n.opType().equals("Gemm")) assertTrue(!q.initializers().containsKey(n.input(1)));
