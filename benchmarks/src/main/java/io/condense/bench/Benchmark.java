@@ -42,12 +42,14 @@ import java.util.Random;
 public final class Benchmark {
     record Stats(double median, double p90, double min) {}
 
-    record Row(String model, String input, Stats condense, Stats ort, double maxAbs, String error) {}
+    record Row(String model, String input, Stats condense, Stats ort, Stats unoptimized, double maxAbs, String error) {}
 
     private int reps = 30;
     private int warmup = 5;
     private int threads = Runtime.getRuntime().availableProcessors();
     private int seq = 128;
+    private boolean baseline;
+    private boolean profile;
 
     public static void main(String[] args) throws Exception {
         // ONNX Runtime's native initialization overflows the default 1 MiB main-thread stack when the class path
@@ -74,8 +76,10 @@ public final class Benchmark {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--seq" -> seq = Integer.parseInt(args[++i]);
+                case "--baseline" -> baseline = true;
+                case "--profile" -> profile = true;
                 case "-h", "--help" -> {
-                    System.out.println("usage: benchmarks/run.sh [--reps N] [--warmup N] [--threads N] [--seq N] [MODEL.onnx ...]");
+                    System.out.println("usage: benchmarks/run.sh [--reps N] [--warmup N] [--threads N] [--seq N] [--baseline] [--profile] [MODEL.onnx ...]");
                     return;
                 }
                 default -> models.add(Path.of(args[i]));
@@ -117,28 +121,40 @@ public final class Benchmark {
             try {
                 r = bench(j[0], Path.of(j[1]));
             } catch (Exception e) {
-                r = new Row(j[0], "-", null, null, Double.NaN, "benchmark failed: "
+                r = new Row(j[0], "-", null, null, null, Double.NaN, "benchmark failed: "
                         + String.valueOf(e.getMessage()).lines().findFirst().orElse(e.getClass().getSimpleName()));
             }
             rows.add(r);
             System.out.println("  done: " + r.model() + (r.error() == null ? "" : " (" + r.error() + ")"));
         }
         System.out.println();
-        String fmt = "%-26s %-30s %12s %12s %12s %12s %9s %10s%n";
-        System.out.printf(Locale.ROOT, fmt, "model", "input", "condense p50", "condense p90", "ORT p50", "ORT p90",
-                "ratio p50", "max |diff|");
+        String fmt = "%-26s %-30s %12s %12s %12s %12s %9s %9s %10s" + (baseline ? " %14s %9s" : "") + "%n";
+        List<Object> head = new ArrayList<>(List.of("model", "input", "condense p50", "condense min", "ORT p50", "ORT min",
+                "ratio p50", "ratio min", "max |diff|"));
+        if (baseline) head.addAll(List.of("unoptimized p50", "ratio p50"));
+        System.out.printf(Locale.ROOT, fmt, head.toArray());
         for (Row r : rows) {
             String c50 = r.condense() == null ? "-" : ms(r.condense().median());
-            String c90 = r.condense() == null ? "-" : ms(r.condense().p90());
+            String cmin = r.condense() == null ? "-" : ms(r.condense().min());
             String o50 = r.ort() == null ? "-" : ms(r.ort().median());
-            String o90 = r.ort() == null ? "-" : ms(r.ort().p90());
+            String omin = r.ort() == null ? "-" : ms(r.ort().min());
             String ratio = r.condense() == null || r.ort() == null ? "-"
                     : String.format(Locale.ROOT, "%.2fx", r.condense().median() / r.ort().median());
+            String ratioMin = r.condense() == null || r.ort() == null ? "-"
+                    : String.format(Locale.ROOT, "%.2fx", r.condense().min() / r.ort().min());
             String diff = Double.isNaN(r.maxAbs()) ? "-" : String.format(Locale.ROOT, "%.2g", r.maxAbs());
-            System.out.printf(Locale.ROOT, fmt, r.model(), r.input(), c50, c90, o50, o90, ratio, diff);
+            List<Object> cells = new ArrayList<>(List.of(r.model(), r.input(), c50, cmin, o50, omin, ratio, ratioMin, diff));
+            if (baseline) {
+                cells.add(r.unoptimized() == null ? "-" : ms(r.unoptimized().median()));
+                cells.add(r.unoptimized() == null || r.ort() == null ? "-"
+                        : String.format(Locale.ROOT, "%.2fx", r.unoptimized().median() / r.ort().median()));
+            }
+            System.out.printf(Locale.ROOT, fmt, cells.toArray());
             if (r.error() != null) System.out.println("    " + (r.error().startsWith("benchmark failed") ? "" : "condense failed: ") + r.error());
         }
-        System.out.println("ratio = condense median / ORT median (lower is better; 1.00x = parity)");
+        System.out.println("ratio = condense / ORT (lower is better; 1.00x = parity); the engines run alternately, one run each per"
+                + " repetition, so load changes hit both" + (baseline ? "; unoptimized = condense with -Dcondense.optimize=false"
+                + " (no graph rewrites at session open), in the same rotation" : ""));
     }
 
     private Row bench(String name, Path model) throws Exception {
@@ -147,40 +163,63 @@ public final class Benchmark {
         Map<String, Tensor> feeds = inputs(g, model);
         String desc = describe(feeds);
 
-        Stats ort;
-        Map<String, Tensor> ortOut;
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         o.setIntraOpNumThreads(threads);
         o.setInterOpNumThreads(1);
+        Map<String, OnnxTensor> in = new HashMap<>();
+        Session cs = null, us = null;
         try (OrtSession s = env.createSession(bytes, o)) {
-            Map<String, OnnxTensor> in = new HashMap<>();
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), OrtReference.toOrt(e.getValue()));
+            Map<String, Tensor> ortOut = new LinkedHashMap<>();
+            try (OrtSession.Result r = s.run(in)) {
+                for (Map.Entry<String, OnnxValue> e : r) ortOut.put(e.getKey(), OrtReference.fromOrt((OnnxTensor) e.getValue()));
+            }
+            String err = null;
             try {
-                double[] t = new double[reps];
-                for (int i = 0; i < warmup + reps; i++) {
-                    long t0 = System.nanoTime();
-                    try (OrtSession.Result r = s.run(in)) {
-                        if (i >= warmup) t[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                cs = Backends.cpu().open(g);
+                if (baseline) {
+                    String prev = System.getProperty("condense.optimize");
+                    System.setProperty("condense.optimize", "false");
+                    try {
+                        us = Backends.cpu().open(g);
+                    } finally {
+                        if (prev == null) System.clearProperty("condense.optimize");
+                        else System.setProperty("condense.optimize", prev);
                     }
                 }
-                ort = stats(t);
-                ortOut = new LinkedHashMap<>();
-                try (OrtSession.Result r = s.run(in)) {
-                    for (Map.Entry<String, OnnxValue> e : r) ortOut.put(e.getKey(), OrtReference.fromOrt((OnnxTensor) e.getValue()));
-                }
-            } finally {
-                in.values().forEach(OnnxTensor::close);
+            } catch (RuntimeException e) {
+                err = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             }
-        }
-
-        try (Session s = Backends.cpu().open(g)) {
-            double[] t = new double[reps];
+            double[] to = new double[reps], tc = new double[reps], tu = new double[reps];
             Map<String, Tensor> out = null;
             for (int i = 0; i < warmup + reps; i++) {
+                if (profile && cs != null && i == warmup) cs.setProfiling(true);
                 long t0 = System.nanoTime();
-                out = s.run(feeds);
-                if (i >= warmup) t[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                try (OrtSession.Result r = s.run(in)) {
+                    if (i >= warmup) to[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                }
+                if (err != null) continue;
+                try {
+                    t0 = System.nanoTime();
+                    out = cs.run(feeds);
+                    if (i >= warmup) tc[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                    if (us != null) {
+                        t0 = System.nanoTime();
+                        us.run(feeds);
+                        if (i >= warmup) tu[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                    }
+                } catch (RuntimeException e) {
+                    err = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+                }
+            }
+            if (err != null) return new Row(name, desc, null, stats(to), null, Double.NaN, err);
+            if (profile) {
+                System.out.println("  condense profile of " + name + " (" + reps + " runs):");
+                for (Session.OpTime t : cs.profile()) {
+                    System.out.printf(Locale.ROOT, "    %-24s %6d calls %10.3f ms %9.1f us/call%n", t.opType(), t.calls(),
+                            t.nanos() / 1e6, t.nanos() / 1e3 / Math.max(1, t.calls()));
+                }
             }
             double maxAbs = 0;
             for (Map.Entry<String, Tensor> e : ortOut.entrySet()) {
@@ -188,9 +227,11 @@ public final class Benchmark {
                 if (ours == null) continue;
                 if (e.getValue().dtype() != DType.STRING) maxAbs = Math.max(maxAbs, TensorAssert.maxAbsDiff(e.getValue(), ours));
             }
-            return new Row(name, desc, stats(t), ort, maxAbs, null);
-        } catch (RuntimeException e) {
-            return new Row(name, desc, null, ort, Double.NaN, String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+            return new Row(name, desc, stats(tc), stats(to), us == null ? null : stats(tu), maxAbs, null);
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+            if (cs != null) cs.close();
+            if (us != null) us.close();
         }
     }
 

@@ -17,23 +17,41 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Runs a graph node by node on ND4J arrays, dropping each intermediate after its last use. */
+/**
+ * Runs a graph node by node on ND4J arrays, dropping each intermediate after its last use. At open the graph
+ * goes through {@link SessionOptimizer} (constant folding, identity and dead-code removal, epilogue fusion;
+ * {@code -Dcondense.optimize=false} turns it off); values live in slots numbered at open, not in a map.
+ */
 final class CpuSession implements Session {
+    /** The graph as given: the session's interface (inputs, outputs, input checks). */
     private final Graph graph;
+    /** What runs: the optimized graph. */
+    private final Graph exec;
     private final List<Node> order;
     private final Kernel[] kernels;
     private final int[] opsets;
     private final DType[][] declared;
-    private final Map<String, INDArray> constants = new HashMap<>();
-    /** For each node index, the values whose last reader it is. */
-    private final String[][] releaseAfter;
+    /** Slot of each value name. */
+    private final Map<String, Integer> slots = new HashMap<>();
+    private final String[] slotNames;
+    /** Initializer values by slot (null for other slots). */
+    private final INDArray[] constants;
+    /** For each node index: its input slots (-1 for omitted inputs) and output slots (-1 for omitted). */
+    private final int[][] inSlots, outSlots;
+    /** For each node index, the slots whose last reader it is. */
+    private final int[][] releaseAfter;
+    private final int[] graphInputSlots, graphOutputSlots;
     private boolean profiling;
     private final long[] nodeNanos;
     private final long[] nodeCalls;
 
-    CpuSession(Graph graph, KernelRegistry registry) {
+    CpuSession(Graph graph, KernelRegistry registry) { this(graph, registry, SessionOptimizer.enabled()); }
+
+    /** @param optimize rewrite the graph at open and pick small-input kernels (false: run the graph as given) */
+    CpuSession(Graph graph, KernelRegistry registry, boolean optimize) {
         this.graph = graph;
-        this.order = graph.topologicalOrder();
+        this.exec = optimize ? SessionOptimizer.optimize(graph, registry) : graph;
+        this.order = exec.topologicalOrder();
         this.kernels = new Kernel[order.size()];
         this.opsets = new int[order.size()];
         this.declared = new DType[order.size()][];
@@ -42,27 +60,45 @@ final class CpuSession implements Session {
         for (int i = 0; i < order.size(); i++) {
             Node n = order.get(i);
             Kernel k = registry.get(n.domain(), n.opType());
+            if (k == null) k = FusedKernels.create(n, exec, registry);
             if (k == null) {
                 throw new ModelException("unsupported op " + (n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType()
                         + " at node " + n.label() + " (the CPU backend supports: " + String.join(", ", registry.ops()) + ")");
             }
+            if (optimize) k = FusedKernels.plan(n, exec, k);
             kernels[i] = k;
-            opsets[i] = graph.opsetOf(n.domain());
+            opsets[i] = exec.opsetOf(n.domain());
             DType[] d = new DType[n.inputs().size()];
-            for (int j = 0; j < d.length; j++) d[j] = n.input(j).isEmpty() ? null : graph.typeOf(n.input(j)).dtype();
+            for (int j = 0; j < d.length; j++) d[j] = n.input(j).isEmpty() ? null : exec.typeOf(n.input(j)).dtype();
             declared[i] = d;
         }
-        for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
-            if (e.getValue().dtype() == DType.STRING) continue;
-            constants.put(e.getKey(), Nd.toNd(e.getValue()));
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.function.Function<String, Integer> slot = v -> slots.computeIfAbsent(v, k -> { names.add(k); return names.size() - 1; });
+        for (String v : exec.initializers().keySet()) slot.apply(v);
+        for (ValueInfo in : graph.inputs()) slot.apply(in.name());
+        inSlots = new int[order.size()][];
+        outSlots = new int[order.size()][];
+        for (int i = 0; i < order.size(); i++) {
+            Node n = order.get(i);
+            inSlots[i] = n.inputs().stream().mapToInt(v -> v.isEmpty() ? -1 : slot.apply(v)).toArray();
+            outSlots[i] = n.outputs().stream().mapToInt(v -> v.isEmpty() ? -1 : slot.apply(v)).toArray();
         }
-        Map<String, Integer> lastUse = new HashMap<>();
-        for (int i = 0; i < order.size(); i++) for (String in : order.get(i).inputs()) if (!in.isEmpty()) lastUse.put(in, i);
-        for (ValueInfo o : graph.outputs()) lastUse.remove(o.name());
-        List<List<String>> rel = new java.util.ArrayList<>();
+        for (ValueInfo o : graph.outputs()) slot.apply(o.name());
+        slotNames = names.toArray(new String[0]);
+        graphInputSlots = graph.inputs().stream().mapToInt(v -> slots.get(v.name())).toArray();
+        graphOutputSlots = graph.outputs().stream().mapToInt(v -> slots.get(v.name())).toArray();
+        constants = new INDArray[slotNames.length];
+        for (Map.Entry<String, Tensor> e : exec.initializers().entrySet()) {
+            if (e.getValue().dtype() == DType.STRING) continue;
+            constants[slots.get(e.getKey())] = Nd.toNd(e.getValue());
+        }
+        Map<Integer, Integer> lastUse = new HashMap<>();
+        for (int i = 0; i < order.size(); i++) for (int in : inSlots[i]) if (in >= 0) lastUse.put(in, i);
+        for (int o : graphOutputSlots) lastUse.remove(o);
+        List<List<Integer>> rel = new java.util.ArrayList<>();
         for (int i = 0; i < order.size(); i++) rel.add(new java.util.ArrayList<>());
-        lastUse.forEach((v, i) -> { if (!constants.containsKey(v)) rel.get(i).add(v); });
-        releaseAfter = rel.stream().map(l -> l.toArray(new String[0])).toArray(String[][]::new);
+        lastUse.forEach((v, i) -> { if (constants[v] == null) rel.get(i).add(v); });
+        releaseAfter = rel.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
     }
 
     @Override
@@ -73,27 +109,29 @@ final class CpuSession implements Session {
 
     @Override
     public Map<String, Tensor> run(Map<String, Tensor> feeds) {
-        Map<String, INDArray> values = new HashMap<>(constants);
+        INDArray[] values = constants.clone();
         for (String name : feeds.keySet()) {
             if (graph.input(name) == null) {
                 throw new ModelException("'" + name + "' is not an input of the model (inputs: "
                         + String.join(", ", graph.inputs().stream().map(ValueInfo::name).toList()) + ")");
             }
         }
-        for (ValueInfo in : graph.inputs()) {
+        List<ValueInfo> ins = graph.inputs();
+        for (int k = 0; k < ins.size(); k++) {
+            ValueInfo in = ins.get(k);
             Tensor t = feeds.get(in.name());
             if (t == null) throw new ModelException("missing input '" + in.name() + "' of type " + in.type());
             checkInput(in, t);
-            values.put(in.name(), Nd.toNd(t));
+            values[graphInputSlots[k]] = Nd.toNd(t);
         }
         for (int i = 0; i < order.size(); i++) {
             Node n = order.get(i);
-            INDArray[] args = new INDArray[n.inputs().size()];
+            int[] is = inSlots[i];
+            INDArray[] args = new INDArray[is.length];
             for (int j = 0; j < args.length; j++) {
-                String name = n.input(j);
-                if (name.isEmpty()) continue;
-                args[j] = values.get(name);
-                if (args[j] == null) throw new ModelException("node " + n.label() + ": input '" + name + "' has no value");
+                if (is[j] < 0) continue;
+                args[j] = values[is[j]];
+                if (args[j] == null) throw new ModelException("node " + n.label() + ": input '" + n.input(j) + "' has no value");
             }
             INDArray[] outs;
             long t0 = profiling ? System.nanoTime() : 0;
@@ -110,17 +148,19 @@ final class CpuSession implements Session {
             } catch (RuntimeException e) {
                 throw new ModelException("node " + n.label() + " failed: " + oneLine(e), e);
             }
-            for (int j = 0; j < n.outputs().size(); j++) {
-                String name = n.output(j);
-                if (name.isEmpty()) continue;
+            int[] os = outSlots[i];
+            for (int j = 0; j < os.length; j++) {
+                if (os[j] < 0) continue;
                 if (j >= outs.length || outs[j] == null) throw new ModelException("node " + n.label() + " produced no output " + j);
-                values.put(name, outs[j]);
+                values[os[j]] = outs[j];
             }
-            for (String v : releaseAfter[i]) values.remove(v);
+            for (int v : releaseAfter[i]) values[v] = null;
         }
         Map<String, Tensor> result = new LinkedHashMap<>();
-        for (ValueInfo o : graph.outputs()) {
-            INDArray a = values.get(o.name());
+        List<ValueInfo> outs = graph.outputs();
+        for (int k = 0; k < outs.size(); k++) {
+            ValueInfo o = outs.get(k);
+            INDArray a = values[graphOutputSlots[k]];
             if (a == null) throw new ModelException("output '" + o.name() + "' was not computed");
             result.put(o.name(), Nd.toTensor(a, o.type().dtype()));
         }
@@ -167,6 +207,6 @@ final class CpuSession implements Session {
 
     @Override
     public void close() {
-        constants.clear();
+        java.util.Arrays.fill(constants, null);
     }
 }

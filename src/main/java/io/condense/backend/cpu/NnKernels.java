@@ -45,6 +45,9 @@ final class NnKernels implements KernelRegistry.Group {
         directDepthwise = DEFAULT_DIRECT_DEPTHWISE;
     }
 
+    /** With oneDNN, whether convs with fewer than 8 input channels per group take im2col + GEMM instead. */
+    static volatile boolean im2colFewChannels = !"nd4j".equals(System.getProperty("condense.cpu.conv"));
+
     /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
     static volatile boolean batchedMatmul = true;
 
@@ -96,7 +99,8 @@ final class NnKernels implements KernelRegistry.Group {
 
     // ---------------------------------------------------------------- Conv
 
-    static INDArray[] conv(OpContext c) {
+    /** X (floating, widened by up), W and optional B of Conv/ConvTranspose in X's type, after the rank checks both share. */
+    private static INDArray[] convInputs(OpContext c) {
         INDArray x0 = c.in(0);
         requireFloat(c, x0);
         INDArray x = up(c, x0);
@@ -105,6 +109,13 @@ final class NnKernels implements KernelRegistry.Group {
         long[] xs = x.shape(), ws = w.shape();
         if (xs.length < 3) throw c.error("X must have rank >= 3, got shape " + Arrays.toString(xs));
         if (ws.length != xs.length) throw c.error("W rank " + ws.length + " does not match X rank " + xs.length);
+        return new INDArray[] {x, w, b};
+    }
+
+    static INDArray[] conv(OpContext c) {
+        INDArray[] xwb = convInputs(c);
+        INDArray x = xwb[0], w = xwb[1], b = xwb[2];
+        long[] xs = x.shape(), ws = w.shape();
         long group = c.attrLong("group", 1);
         if (group < 1 || xs[1] % group != 0 || ws[0] % group != 0 || ws[1] * group != xs[1]) {
             throw c.error("channels do not match: X " + Arrays.toString(xs) + ", W " + Arrays.toString(ws) + ", group " + group);
@@ -121,7 +132,9 @@ final class NnKernels implements KernelRegistry.Group {
         boolean depthwise = group == xs[1] && group > 1 && g.nd <= 2;
         if (directDepthwise && depthwise) {
             y = ConvOps.depthwise2d(x, w, b, g);
-        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)) {
+        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)
+                && (ws[1] >= 8 || depthwise || !ONEDNN || !im2colFewChannels)) {
+            // (oneDNN is ~3x slower than im2col + GEMM with very few input channels per group, e.g. RGB input layers)
             try {
                 y = nd4jConv(x, w, b, g, (int) group);
             } catch (RuntimeException e) {
@@ -130,7 +143,7 @@ final class NnKernels implements KernelRegistry.Group {
         }
         if (y == null && depthwise) y = ConvOps.depthwise2d(x, w, b, g);
         if (y == null) y = ConvOps.conv(x, w, b, g, (int) group);
-        return OpContext.one(down(y, x0.dataType()));
+        return OpContext.one(down(y, c.in(0).dataType()));
     }
 
     /** oneDNN (libnd4j 1.0.0-M2.1) rejects many dilated convolutions; those go to the generic path. */
@@ -190,14 +203,9 @@ final class NnKernels implements KernelRegistry.Group {
     // ---------------------------------------------------------------- ConvTranspose
 
     static INDArray[] convTranspose(OpContext c) {
-        INDArray x0 = c.in(0);
-        requireFloat(c, x0);
-        INDArray x = up(c, x0);
-        INDArray w = as(c.in(1), x.dataType());
-        INDArray b = as(c.opt(2), x.dataType());
+        INDArray[] xwb = convInputs(c);
+        INDArray x = xwb[0], w = xwb[1], b = xwb[2];
         long[] xs = x.shape(), ws = w.shape();
-        if (xs.length < 3) throw c.error("X must have rank >= 3, got shape " + Arrays.toString(xs));
-        if (ws.length != xs.length) throw c.error("W rank " + ws.length + " does not match X rank " + xs.length);
         long group = c.attrLong("group", 1);
         if (group < 1 || xs[1] % group != 0 || ws[0] != xs[1]) {
             throw c.error("channels do not match: X " + Arrays.toString(xs) + ", W " + Arrays.toString(ws) + ", group " + group);
@@ -253,7 +261,7 @@ final class NnKernels implements KernelRegistry.Group {
             }
         }
         INDArray y = ConvOps.convTranspose(x, w, b, g, (int) group);
-        return OpContext.one(down(y, x0.dataType()));
+        return OpContext.one(down(y, c.in(0).dataType()));
     }
 
     // ---------------------------------------------------------------- Gemm / MatMul

@@ -136,6 +136,7 @@ public final class Int4WeightOnly implements GraphPass {
             double rtnErr = Double.NaN, gptqErr = Double.NaN;
             if (s.xxt != null) rtnErr = Gptq.relativeError(w, rtn.dequantized(), s.xxt);
             if (cfg.method() == Method.GPTQ) {
+                if (s.xxt == null) throw new ModelException("GPTQ: no calibration inputs reached '" + s.weight + "'");
                 chosen = Gptq.gptq(w, s.xxt, s.samples, cfg.group(), cfg.bits(), cfg.symmetric(), cfg.damp(), cfg.blockColumns());
                 gptqErr = Gptq.relativeError(w, chosen.dequantized(), s.xxt);
             }

@@ -31,13 +31,19 @@ class NnKernelsBench {
     /** -Dcondense.cpu.threads=N limits ND4J (see NativeSetup) and here also ORT to N threads (0: their defaults). */
     static final int THREADS = Integer.getInteger("condense.cpu.threads", 0);
 
+    /**
+     * Best-of-reps time of r. With one thread (-Dcondense.cpu.threads=1, which also makes ORT single-threaded here)
+     * this is the calling thread's CPU time, which a busy shared machine does not inflate; otherwise wall time.
+     */
     static double seconds(Runnable r, int reps) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        boolean cpu = THREADS == 1 && mx.isCurrentThreadCpuTimeSupported();
         for (int i = 0; i < 3; i++) r.run();
         long best = Long.MAX_VALUE;
         for (int i = 0; i < reps; i++) {
-            long t = System.nanoTime();
+            long t = cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime();
             r.run();
-            best = Math.min(best, System.nanoTime() - t);
+            best = Math.min(best, (cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - t);
         }
         return best / 1e9;
     }
@@ -60,7 +66,7 @@ class NnKernelsBench {
                 + ", availableProcessors " + Runtime.getRuntime().availableProcessors());
         System.out.println("libnd4j build: " + info.replace('\n', ' '));
         Random rnd = new Random(1);
-        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}};
+        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}, {64, 224, 64, 3}, {3, 224, 64, 3}, {512, 13, 1000, 1}, {16, 56, 64, 3}, {8, 112, 32, 3}, {32, 56, 64, 3}, {1, 224, 64, 5}};
         for (int[] cs : cases) {
             int C = cs[0], H = cs[1], M = cs[2], k = cs[3];
             Tensor x = rand(rnd, 1, C, H, H), w = rand(rnd, M, C, k, k), b = rand(rnd, M);
@@ -161,7 +167,8 @@ class NnKernelsBench {
         NativeSetup.init();
         java.nio.file.Path dir = io.condense.TestData.require("onnx/models");
         Random rnd = new Random(3);
-        for (String m : new String[] {"squeezenet1.1-fp16/SqueezeNet_fp16.onnx", "super_resolution-10/super_resolution.onnx", "mnist-8/model.onnx"}) {
+        for (String m : new String[] {"squeezenet1.1-fp16/SqueezeNet_fp16.onnx", "super_resolution-10/super_resolution.onnx", "mnist-8/model.onnx",
+                "../light/light_squeezenet.onnx"}) {
             Graph g = io.condense.onnx.OnnxImporter.load(dir.resolve(m));
             Map<String, Tensor> feeds = new java.util.LinkedHashMap<>();
             for (ValueInfo in : g.inputs()) {
@@ -198,6 +205,7 @@ class NnKernelsBench {
     /** Time per op type over a few runs of the graph, node by node. */
     static void profile(Graph g, Map<String, Tensor> feeds) {
         Map<String, Double> per = new java.util.TreeMap<>();
+        Map<String, Double> perNode = new java.util.HashMap<>();
         Map<String, INDArray> consts = new java.util.HashMap<>();
         g.initializers().forEach((k, v) -> consts.put(k, Nd.toNd(v)));
         for (int rep = 0; rep < 5; rep++) {
@@ -209,13 +217,18 @@ class NnKernelsBench {
                 for (int j = 0; j < args.length; j++) if (!n.input(j).isEmpty()) args[j] = vals.get(n.input(j));
                 long t = System.nanoTime();
                 INDArray[] out = KernelRegistry.standard().get(n.domain(), n.opType()).run(new OpContext(n, g.opsetOf(n.domain()), args, dt));
-                if (rep > 0) per.merge(n.opType(), (System.nanoTime() - t) / 1e6 / 4, Double::sum);
+                double ms = (System.nanoTime() - t) / 1e6 / 4;
+                if (rep > 0) per.merge(n.opType(), ms, Double::sum);
+                if (rep > 0 && n.opType().equals("Conv")) perNode.merge(n.output(0) + " " + java.util.Arrays.toString(args[0].shape())
+                        + " w" + java.util.Arrays.toString(args[1].shape()) + " " + args[0].dataType(), ms, Double::sum);
                 for (int j = 0; j < n.outputs().size(); j++) if (!n.output(j).isEmpty()) vals.put(n.output(j), out[j]);
             }
         }
         StringBuilder sb = new StringBuilder("  per op (ms/run):");
         per.forEach((k, v) -> sb.append(String.format(" %s %.2f", k, v)));
         System.out.println(sb);
+        perNode.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(6)
+                .forEach(e -> System.out.printf("    %s: %.2f ms%n", e.getKey(), e.getValue()));
     }
 
     static Tensor positive(Random rnd, long... shape) {

@@ -1,12 +1,10 @@
 package io.condense.backend.cpu;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
+import io.condense.OrtTestSupport;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.ir.Attribute;
@@ -23,8 +21,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -131,55 +127,13 @@ class NnKernelsTest {
         }
     }
 
+    /** ORT (one thread, default optimizations) outputs in graph order. */
     static List<Tensor> runOrt(Graph g, Map<String, Tensor> feeds) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> in = new LinkedHashMap<>();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setIntraOpNumThreads(1);
-            try (OrtSession s = env.createSession(OnnxExporter.toBytes(g), so)) {
-                for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(env, e.getValue()));
-                List<Tensor> out = new ArrayList<>();
-                try (OrtSession.Result r = s.run(in)) {
-                    for (Map.Entry<String, OnnxValue> e : r) out.add(fromOrt((OnnxTensor) e.getValue()));
-                }
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : in.values()) t.close();
-        }
+        return new ArrayList<>(OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.ALL_OPT).values());
     }
 
-    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException {
-        long[] shape = t.shape();
-        ByteBuffer bb = ByteBuffer.allocateDirect((int) Math.max(1, t.storageBytes())).order(ByteOrder.nativeOrder());
-        OnnxJavaType jt;
-        switch (t.dtype()) {
-            case FLOAT32 -> { bb.asFloatBuffer().put((float[]) t.data()); jt = OnnxJavaType.FLOAT; }
-            case FLOAT64 -> { bb.asDoubleBuffer().put((double[]) t.data()); jt = OnnxJavaType.DOUBLE; }
-            case FLOAT16 -> { bb.asShortBuffer().put((short[]) t.data()); jt = OnnxJavaType.FLOAT16; }
-            case BFLOAT16 -> { bb.asShortBuffer().put((short[]) t.data()); jt = OnnxJavaType.BFLOAT16; }
-            case INT32 -> { bb.asIntBuffer().put((int[]) t.data()); jt = OnnxJavaType.INT32; }
-            case INT64 -> { bb.asLongBuffer().put((long[]) t.data()); jt = OnnxJavaType.INT64; }
-            default -> throw new IllegalArgumentException(t.dtype().toString());
-        }
-        return OnnxTensor.createTensor(env, bb, shape, jt);
-    }
-
-    static Tensor fromOrt(OnnxTensor o) {
-        TensorInfo info = o.getInfo();
-        long[] shape = info.getShape();
-        ByteBuffer bb = o.getByteBuffer().order(ByteOrder.nativeOrder());
-        int n = (int) info.getNumElements();
-        return switch (info.type) {
-            case FLOAT -> { float[] d = new float[n]; bb.asFloatBuffer().get(d); yield Tensor.of(DType.FLOAT32, shape, d); }
-            case DOUBLE -> { double[] d = new double[n]; bb.asDoubleBuffer().get(d); yield Tensor.of(DType.FLOAT64, shape, d); }
-            case FLOAT16 -> { short[] d = new short[n]; bb.asShortBuffer().get(d); yield Tensor.of(DType.FLOAT16, shape, d); }
-            case BFLOAT16 -> { short[] d = new short[n]; bb.asShortBuffer().get(d); yield Tensor.of(DType.BFLOAT16, shape, d); }
-            case INT32 -> { int[] d = new int[n]; bb.asIntBuffer().get(d); yield Tensor.of(DType.INT32, shape, d); }
-            case INT64 -> { long[] d = new long[n]; bb.asLongBuffer().get(d); yield Tensor.of(DType.INT64, shape, d); }
-            default -> throw new IllegalArgumentException(info.type.toString());
-        };
-    }
+    /** Kept for NnKernelsBench. */
+    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException { return OrtTestSupport.toOrt(t); }
 
     /**
      * Runs op on both engines and asserts agreement; returns the CPU outputs. The reference for float16/bfloat16
@@ -259,6 +213,7 @@ class NnKernelsTest {
             NnKernels.nd4jConv = path != 1;
             NnKernels.directDepthwise = path == 2;
             NnKernels.gemmPointwise = path != 3;
+            NnKernels.im2colFewChannels = path != 0;
             check("Conv", 13, attrs, 1, inputs);
         }
         restore();

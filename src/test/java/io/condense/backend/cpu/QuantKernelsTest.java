@@ -1,11 +1,8 @@
 package io.condense.backend.cpu;
 
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.condense.OrtTestSupport;
 import io.condense.TensorAssert;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
@@ -19,11 +16,6 @@ import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -63,7 +55,7 @@ class QuantKernelsTest {
             if (t.bits() == 4) {
                 // ORT Java cannot hand out 4-bit tensors: check our INT4/UINT4 output against ORT's dequantized values
                 // (s is a power of two, so q = y / s + z exactly)
-                Tensor y = Ort.run(m.b.build(), m.feeds).get("y");
+                Tensor y = ort(m.b.build(), m.feeds).get("y");
                 m.output("q", t);
                 Tensor q = m.runCondense().get("q");
                 assertEquals(t, q.dtype(), "4-bit output type");
@@ -176,7 +168,7 @@ class QuantKernelsTest {
         // (exactly widened) values.
         M f32 = new M(21).input("x", Tensor.of(xf, 4, 3, 5)).init("s", Tensor.of(sf, 3)).init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
                 .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
-        Tensor want = Ort.run(f32.b.build(), f32.feeds).get("q");
+        Tensor want = ort(f32.b.build(), f32.feeds).get("q");
         M f16 = new M(21).input("x", Tensor.of(DType.FLOAT16, new long[] {4, 3, 5}, xh)).init("s", Tensor.of(DType.FLOAT16, new long[] {3}, sh))
                 .init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
                 .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
@@ -402,14 +394,14 @@ class QuantKernelsTest {
         }
 
         void check(String what) throws OrtException {
-            Map<String, Tensor> want = Ort.run(b.build(), feeds);
+            Map<String, Tensor> want = ort(b.build(), feeds);
             Map<String, Tensor> got = runCondense();
             assertEquals(want.keySet(), got.keySet(), what);
             for (String k : want.keySet()) TensorAssert.assertClose(want.get(k), got.get(k), 0, 0, what + " output " + k);
         }
 
         void checkWithin1(String what) throws OrtException {
-            Map<String, Tensor> want = Ort.run(b.build(), feeds);
+            Map<String, Tensor> want = ort(b.build(), feeds);
             Map<String, Tensor> got = runCondense();
             for (String k : want.keySet()) {
                 Tensor e = want.get(k), a = got.get(k);
@@ -427,63 +419,8 @@ class QuantKernelsTest {
         }
     }
 
-    /** Runs a graph on ONNX Runtime (CPU, no graph optimizations) and converts outputs back to IR tensors. */
-    static final class Ort {
-        static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
-
-        static Map<String, Tensor> run(Graph g, Map<String, Tensor> feeds) throws OrtException {
-            return run(OnnxExporter.toBytes(g), feeds, OrtSession.SessionOptions.OptLevel.NO_OPT);
-        }
-
-        static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, OrtSession.SessionOptions.OptLevel level) throws OrtException {
-            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-                o.setOptimizationLevel(level);
-                o.setIntraOpNumThreads(1);
-                try (OrtSession s = ENV.createSession(model, o)) {
-                    Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                    try {
-                        for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
-                        Map<String, Tensor> out = new LinkedHashMap<>();
-                        try (OrtSession.Result r = s.run(in)) {
-                            for (Map.Entry<String, OnnxValue> e : r) out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));
-                        }
-                        return out;
-                    } finally {
-                        for (OnnxTensor t : in.values()) t.close();
-                    }
-                }
-            }
-        }
-
-        static OnnxTensor toOrt(Tensor t) throws OrtException {
-            long[] s = t.shape();
-            return switch (t.dtype()) {
-                case FLOAT32 -> OnnxTensor.createTensor(ENV, FloatBuffer.wrap((float[]) t.data()), s);
-                case UINT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.UINT8);
-                case INT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.INT8);
-                case INT32 -> OnnxTensor.createTensor(ENV, IntBuffer.wrap((int[]) t.data()), s);
-                case FLOAT16 -> OnnxTensor.createTensor(ENV, ShortBuffer.wrap((short[]) t.data()), s, OnnxJavaType.FLOAT16);
-                case INT64 -> OnnxTensor.createTensor(ENV, java.nio.LongBuffer.wrap((long[]) t.data()), s);
-                default -> throw new IllegalArgumentException("no ORT feed for " + t.dtype());
-            };
-        }
-
-        static Tensor fromOrt(OnnxTensor t) {
-            long[] s = t.getInfo().getShape();
-            int n = (int) Tensor.checkedSize(s);
-            return switch (t.getInfo().type) {
-                case FLOAT -> { float[] f = new float[n]; t.getFloatBuffer().get(f); yield Tensor.of(f, s); }
-                case UINT8, INT8 -> {
-                    byte[] v = new byte[n];
-                    t.getByteBuffer().order(ByteOrder.nativeOrder()).get(v);
-                    yield Tensor.of(t.getInfo().type == OnnxJavaType.UINT8 ? DType.UINT8 : DType.INT8, s, v);
-                }
-                case INT16 -> { short[] v = new short[n]; ShortBuffer sb = t.getShortBuffer(); sb.get(v); yield Tensor.of(DType.INT16, s, v); }
-                case FLOAT16 -> { short[] v = new short[n]; t.getShortBuffer().get(v); yield Tensor.of(DType.FLOAT16, s, v); }
-                case INT32 -> { int[] v = new int[n]; t.getIntBuffer().get(v); yield Tensor.of(v, s); }
-                case INT64 -> { long[] v = new long[n]; t.getLongBuffer().get(v); yield Tensor.of(v, s); }
-                default -> throw new IllegalArgumentException("no conversion from ORT type " + t.getInfo().type);
-            };
-        }
+    /** Runs a graph on ONNX Runtime (CPU, one thread, no graph optimizations), IR tensors out. */
+    static Map<String, Tensor> ort(Graph g, Map<String, Tensor> feeds) throws OrtException {
+        return OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.NO_OPT);
     }
 }

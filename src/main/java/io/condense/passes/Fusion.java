@@ -1,0 +1,252 @@
+package io.condense.passes;
+
+import io.condense.ir.Attribute;
+import io.condense.ir.DType;
+import io.condense.ir.Graph;
+import io.condense.ir.ModelException;
+import io.condense.ir.Node;
+import io.condense.ir.ShapeInference;
+import io.condense.ir.Tensor;
+import io.condense.ir.TensorType;
+import io.condense.ir.ValueInfo;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Fuses elementwise epilogues into the op that produces their input, for the CPU executor:
+ * <ul>
+ * <li>{@code Conv -> Add(per-channel constant) -> Relu} becomes {@code io.condense.FusedConv(X, W, B)} with the
+ * Conv's attributes and {@code activation="Relu"} (either epilogue may be absent; the constant is folded into B);</li>
+ * <li>{@code MatMul(A, W constant [K, N]) -> Add(constant [N] or [1.., N]) -> Relu} becomes
+ * {@code io.condense.FusedMatMul(A, W, bias)} (MatMul, plus bias along the last axis, then the activation).</li>
+ * <li>the decomposed layer normalization of exported transformers, {@code ReduceMean(x) -> Sub -> Pow 2 -> ReduceMean
+ * -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta} over the last axis, becomes
+ * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon}.</li>
+ * </ul>
+ * Only float32 constants that are not graph inputs are folded, and only intermediates with a single reader that
+ * are not graph outputs disappear, so the graph's outputs keep their values. The fused node keeps the name of
+ * the Conv/MatMul it replaces (errors name the same node). The result is for the CPU backend only: the
+ * {@code io.condense} ops are not ONNX ops.
+ */
+public final class Fusion implements GraphPass {
+    public static final String DOMAIN = "io.condense";
+    public static final String FUSED_CONV = "FusedConv";
+    public static final String FUSED_MATMUL = "FusedMatMul";
+    public static final String LAYER_NORM = "LayerNorm";
+
+    @Override
+    public String name() { return "fusion"; }
+
+    @Override
+    public Graph apply(Graph g) {
+        Set<String> outputs = new HashSet<>();
+        for (ValueInfo o : g.outputs()) outputs.add(o.name());
+        Set<String> inputs = new HashSet<>();
+        for (ValueInfo v : g.inputs()) inputs.add(v.name());
+        Map<String, Tensor> consts = new HashMap<>(g.initializers());
+        consts.keySet().removeAll(inputs);
+        Map<String, List<Node>> consumers = g.consumers();
+        Set<String> subgraphReads = new HashSet<>();
+        for (Node n : g.nodes()) subgraphReads.addAll(DeadCodeElimination.subgraphReads(n));
+        Map<String, TensorType> types;
+        try {
+            types = ShapeInference.inferTypes(g);
+        } catch (RuntimeException e) {
+            types = Map.of();
+        }
+        Map<Node, Node> replace = new IdentityHashMap<>();
+        Set<Node> removed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<String, Tensor> newInits = new LinkedHashMap<>();
+        int fresh = 0;
+        for (Node n : g.nodes()) {
+            if (!n.domain().isEmpty() || removed.contains(n)) continue;
+            boolean conv = n.opType().equals("Conv");
+            boolean mm = n.opType().equals("MatMul");
+            if (!conv && !mm) continue;
+            Tensor w = n.hasInput(1) ? consts.get(n.input(1)) : null;
+            if (w == null || w.dtype() != DType.FLOAT32) continue;
+            if (mm && w.shape().length != 2) continue;
+            if (conv && w.shape().length < 3) continue;
+            long channels = mm ? w.shape()[1] : w.shape()[0];
+            int outRank = conv ? w.shape().length : -1;
+            if (mm) {
+                TensorType ta = types.get(n.input(0));
+                if (ta == null || !ta.hasRank() || ta.dims().size() < 2) continue; // rank-1 A changes the output rank
+                outRank = ta.dims().size();
+            }
+            String y = n.output(0);
+            Tensor bias = null;
+            if (conv && n.hasInput(2)) {
+                bias = consts.get(n.input(2));
+                if (bias == null) bias = Tensor.of(new float[0], 0); // marker: non-constant B
+            }
+            boolean biasIsInput = conv && n.hasInput(2) && !consts.containsKey(n.input(2));
+            List<Node> chain = new ArrayList<>();
+            // Add(per-channel constant)
+            Node add = single(y, consumers, outputs, subgraphReads);
+            if (add != null && add.domain().isEmpty() && add.opType().equals("Add") && add.inputs().size() == 2 && !biasIsInput) {
+                String other = add.input(0).equals(y) ? add.input(1) : add.input(0);
+                Tensor c = consts.get(other);
+                if (!other.equals(y) && c != null && c.dtype() == DType.FLOAT32
+                        && perChannel(c.shape(), channels, outRank, conv)) {
+                    float[] sum = new float[(int) channels];
+                    for (int i = 0; i < channels; i++) sum[i] = (float) c.getDouble(i) + (bias == null ? 0f : (float) bias.getDouble(i));
+                    // (conv + b) + c becomes conv + (b + c): the same up to float rounding
+                    bias = Tensor.of(sum, channels);
+                    chain.add(add);
+                    y = add.output(0);
+                }
+            }
+            boolean relu = false;
+            Node r = single(y, consumers, outputs, subgraphReads);
+            if (r != null && r.domain().isEmpty() && r.opType().equals("Relu")) {
+                chain.add(r);
+                y = r.output(0);
+                relu = true;
+            }
+            if (chain.isEmpty() && mm) continue;
+            if (chain.isEmpty() && !conv) continue;
+            Map<String, Attribute> attrs = new LinkedHashMap<>(n.attributes());
+            attrs.put("activation", Attribute.of(relu ? "Relu" : ""));
+            List<String> ins = new ArrayList<>();
+            ins.add(n.input(0));
+            ins.add(n.input(1));
+            boolean addedBias = chain.size() > (relu ? 1 : 0);
+            if (addedBias) {
+                String name = n.output(0) + "__fused_bias" + (fresh++);
+                while (g.initializers().containsKey(name) || newInits.containsKey(name)) name = name + "_";
+                newInits.put(name, bias);
+                ins.add(name);
+            } else if (conv && n.hasInput(2)) {
+                ins.add(n.input(2));
+            }
+            replace.put(n, new Node(n.name(), conv ? FUSED_CONV : FUSED_MATMUL, DOMAIN, ins, List.of(y), attrs));
+            removed.addAll(chain);
+        }
+        for (Node n : g.nodes()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            List<Node> chain = new ArrayList<>();
+            Node ln = layerNorm(n, consts, consumers, outputs, subgraphReads, types, chain);
+            if (ln == null) continue;
+            boolean clash = false;
+            for (Node c : chain) clash |= removed.contains(c) || replace.containsKey(c);
+            if (clash) continue;
+            replace.put(n, ln);
+            removed.addAll(chain);
+        }
+        if (replace.isEmpty()) return g;
+        List<Node> nodes = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (removed.contains(n)) continue;
+            nodes.add(replace.getOrDefault(n, n));
+        }
+        Graph.Builder b = g.toBuilder().nodes(nodes);
+        newInits.forEach(b::initializer);
+        Map<String, Integer> opsets = new LinkedHashMap<>(g.opsets());
+        opsets.putIfAbsent(DOMAIN, 1);
+        b.opsets(opsets);
+        return new DeadCodeElimination().apply(b.build());
+    }
+
+    /** The fused LayerNorm node for the pattern starting at ReduceMean {@code rm1} (chain: its other nodes), or null. */
+    private static Node layerNorm(Node rm1, Map<String, Tensor> consts, Map<String, List<Node>> consumers, Set<String> outputs,
+                                  Set<String> subgraphReads, Map<String, TensorType> types, List<Node> chain) {
+        if (!isOp(rm1, "ReduceMean") || !lastAxisMean(rm1, types)) return null;
+        String x = rm1.input(0);
+        TensorType tx = types.get(x);
+        if (tx == null || tx.dtype() != DType.FLOAT32 || !tx.hasRank() || tx.dims().isEmpty()) return null;
+        io.condense.ir.Dim last = tx.dims().get(tx.dims().size() - 1);
+        if (!last.isKnown()) return null;
+        Node sub = single(rm1.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(sub, "Sub") || !sub.input(0).equals(x) || !sub.input(1).equals(rm1.output(0))) return null;
+        String d = sub.output(0);
+        if (outputs.contains(d) || subgraphReads.contains(d)) return null;
+        List<Node> ds = consumers.get(d);
+        if (ds == null || ds.size() != 2) return null;
+        Node pow = null, div = null;
+        for (Node c : ds) {
+            if (isOp(c, "Pow") && c.input(0).equals(d) && !c.input(1).equals(d)) pow = c;
+            else if (isOp(c, "Div") && c.input(0).equals(d) && !c.input(1).equals(d)) div = c;
+        }
+        if (pow == null || div == null) return null;
+        Tensor two = consts.get(pow.input(1));
+        if (two == null || two.size() != 1 || two.getDouble(0) != 2.0) return null;
+        Node rm2 = single(pow.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(rm2, "ReduceMean") || !lastAxisMean(rm2, types)) return null;
+        Node addEps = single(rm2.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(addEps, "Add")) return null;
+        Tensor eps = consts.get(addEps.input(0).equals(rm2.output(0)) ? addEps.input(1) : addEps.input(0));
+        if (eps == null || eps.size() != 1 || !eps.dtype().isFloating()) return null;
+        Node sqrt = single(addEps.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(sqrt, "Sqrt")) return null;
+        if (single(sqrt.output(0), consumers, outputs, subgraphReads) != div || !div.input(1).equals(sqrt.output(0))) return null;
+        Node mul = single(div.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(mul, "Mul")) return null;
+        Tensor gamma = consts.get(mul.input(0).equals(div.output(0)) ? mul.input(1) : mul.input(0));
+        Node add = single(mul.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(add, "Add")) return null;
+        String betaName = add.input(0).equals(mul.output(0)) ? add.input(1) : add.input(0);
+        Tensor beta = consts.get(betaName);
+        String gammaName = mul.input(0).equals(div.output(0)) ? mul.input(1) : mul.input(0);
+        if (gamma == null || beta == null || gamma.dtype() != DType.FLOAT32 || beta.dtype() != DType.FLOAT32
+                || gamma.shape().length != 1 || beta.shape().length != 1
+                || gamma.size() != last.value() || beta.size() != last.value()) return null;
+        if (outputs.contains(d)) return null;
+        chain.addAll(List.of(sub, pow, rm2, addEps, sqrt, div, mul, add));
+        Map<String, Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("epsilon", Attribute.of((float) eps.getDouble(0)));
+        return new Node(rm1.name(), LAYER_NORM, DOMAIN, List.of(x, gammaName, betaName), List.of(add.output(0)), attrs);
+    }
+
+    private static boolean isOp(Node n, String op) { return n != null && n.domain().isEmpty() && n.opType().equals(op); }
+
+    /** ReduceMean over the last axis only, dimensions kept (axes given as an attribute). */
+    private static boolean lastAxisMean(Node n, Map<String, TensorType> types) {
+        if (n.inputs().size() != 1 || n.attrLong("keepdims", 1) != 1) return false;
+        long[] axes = n.attrLongs("axes", null);
+        if (axes == null || axes.length != 1) return false;
+        if (axes[0] == -1) return true;
+        TensorType t = types.get(n.input(0));
+        return t != null && t.hasRank() && axes[0] == t.dims().size() - 1;
+    }
+
+    /** The one node reading {@code v}, when {@code v} is an intermediate (not a graph output, not read by a subgraph). */
+    private static Node single(String v, Map<String, List<Node>> consumers, Set<String> outputs, Set<String> subgraphReads) {
+        if (outputs.contains(v) || subgraphReads.contains(v)) return null;
+        List<Node> cs = consumers.get(v);
+        if (cs == null || cs.size() != 1) return null;
+        Node c = cs.get(0);
+        int reads = 0;
+        for (String i : c.inputs()) if (i.equals(v)) reads++;
+        return reads == 1 ? c : null;
+    }
+
+    /**
+     * Whether a constant of shape {@code s} added to the producer's output (rank {@code outRank}) is one value per
+     * channel without changing the output's shape: Conv: [C, 1, ..] / [1, C, 1, ..] (channel axis 1);
+     * MatMul: [N] / [1, .., N] (last axis).
+     */
+    static boolean perChannel(long[] s, long channels, int outRank, boolean conv) {
+        if (s.length > outRank) return false;
+        long size = 1;
+        for (long d : s) size *= d;
+        if (size != channels) return false;
+        if (!conv) return s.length >= 1 && s[s.length - 1] == channels;
+        int axis = s.length - (outRank - 1); // position of the channel axis in s (right-aligned broadcasting)
+        if (axis < 0) return channels == 1 && allOnes(s);
+        for (int i = 0; i < s.length; i++) if (i != axis && s[i] != 1) return false;
+        return s[axis] == channels;
+    }
+
+    private static boolean allOnes(long[] s) {
+        for (long d : s) if (d != 1) return false;
+        return true;
+    }
+}
