@@ -45,7 +45,7 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-4", description = "Adam learning rate of the weights (default ${DEFAULT-VALUE})")
     double lr;
 
-    @Option(names = "--scale-lr", defaultValue = "1e-3", description = "Adam learning rate of the scales (default ${DEFAULT-VALUE})")
+    @Option(names = "--scale-lr", defaultValue = "1e-3", description = "Adam learning rate of the scales, relative to their initial values (default ${DEFAULT-VALUE})")
     double scaleLr;
 
     @Option(names = "--batch-size", defaultValue = "64", description = "mini-batch size (default ${DEFAULT-VALUE})")

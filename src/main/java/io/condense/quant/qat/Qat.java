@@ -52,7 +52,7 @@ public final class Qat {
      * @param epochs             fine-tuning epochs
      * @param batchSize          mini-batch size
      * @param lr                 Adam learning rate of the weights
-     * @param scaleLr            Adam learning rate of the scales (LSQ)
+     * @param scaleLr            Adam learning rate of the scales (LSQ), relative to each scale's initial (mean) value
      * @param calibrationBatches batches of the training set used for the activation ranges
      * @param seed               shuffling seed
      * @param quant              activation calibration settings (method, symmetric or not)
@@ -201,9 +201,17 @@ public final class Qat {
         Graph training = trainingGraph(g, feeds(g, train, cfg.batchSize(), cfg.calibrationBatches()));
         Tape t = tape(training);
         if (cfg.epochs() > 0) {
-            Set<String> scales = new HashSet<>();
-            for (Fq f : fq.values()) scales.add(f.scale());
-            Optimizer opt = Optimizer.adam(cfg.lr()).group(new ParamGroup(scales::contains, false, cfg.scaleLr(), 0.0));
+            // Adam moves every parameter by about lr per step whatever its gradient's size: give each scale a step
+            // relative to its initial value (weight scales are ~100x smaller than activation scales)
+            Optimizer opt = Optimizer.adam(cfg.lr());
+            for (Fq f : fq.values()) {
+                float[] init = training.initializers().get(f.scale()).toFloatArray();
+                double mean = 0;
+                for (float v : init) mean += v;
+                mean /= init.length;
+                String name = f.scale();
+                opt.group(new ParamGroup(name::equals, false, cfg.scaleLr() * mean, 0.0));
+            }
             Trainer.Config tc = new Trainer.Config().epochs(cfg.epochs()).batchSize(cfg.batchSize()).seed(cfg.seed())
                     .progressSeconds(progress == null ? -1 : 10).out(progress);
             history = new Trainer(t, opt, tc).fit(train, test);

@@ -169,4 +169,45 @@ class QatTest {
             assertTrue(a > accFloat - 0.06, "QAT " + a + " vs float " + accFloat);
         }
     }
+
+    /** x[N,1,8,8] -> Conv(4, 3x3) -> Relu -> MaxPool 2 -> Flatten -> Gemm(3). */
+    static Graph cnn(long seed) {
+        Random r = new Random(seed);
+        return Graph.builder().name("cnn").opset("", 17)
+                .addInput(new ValueInfo("input", new TensorType(DType.FLOAT32, List.of(Dim.symbol("N"), Dim.of(1), Dim.of(8), Dim.of(8)))))
+                .addOutput(new ValueInfo("logits", TensorType.unknown()))
+                .initializer("cw", Tensor.of(gaussian(r, 4 * 9, 0.5), 4, 1, 3, 3))
+                .initializer("cb", Tensor.of(gaussian(r, 4, 0.1), 4))
+                .initializer("fw", Tensor.of(gaussian(r, 3 * 36, 0.3), 3, 36))
+                .initializer("fb", Tensor.of(new float[3], 3))
+                .addNode(new Node("conv", "Conv", "", List.of("input", "cw", "cb"), List.of("c"), Map.of()))
+                .addNode(new Node("relu", "Relu", "", List.of("c"), List.of("cr"), Map.of()))
+                .addNode(new Node("pool", "MaxPool", "", List.of("cr"), List.of("p"), Map.of("kernel_shape", Attribute.of(2L, 2L), "strides", Attribute.of(2L, 2L))))
+                .addNode(new Node("flat", "Flatten", "", List.of("p"), List.of("f"), Map.of("axis", Attribute.of(1L))))
+                .addNode(new Node("fc", "Gemm", "", List.of("f", "fw", "fb"), List.of("logits"), Map.of("transB", Attribute.of(1L))))
+                .build();
+    }
+
+    @Test
+    void cnnQatExportMatchesTapeInOrt() {
+        Random r = new Random(5);
+        int n = 256;
+        float[] x = new float[n * 64];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = r.nextInt(3);
+            for (int j = 0; j < 64; j++) x[i * 64 + j] = (float) (r.nextGaussian() * 0.5 + (j % 8 < 3 * (y[i] + 1) ? 0.5 : 0));
+        }
+        Dataset d = new Dataset(x, y, new long[] {1, 8, 8});
+        for (Qat.Mode m : Qat.Mode.values()) {
+            Qat qat = new Qat(Qat.Config.defaults().withEpochs(1).withBatchSize(32).withLr(1e-3).withMode(m).withWeightBits(4), null);
+            Graph q = qat.run(cnn(1), d, null);
+            // Conv weight per output channel (axis 0), Gemm weight per row; activations before Conv, MaxPool and Gemm
+            assertEquals(3, q.nodes().stream().filter(k -> k.opType().equals("QuantizeLinear")).count());
+            assertEquals(5, q.nodes().stream().filter(k -> k.opType().equals("DequantizeLinear")).count());
+            INDArray tapeY = qat.tape().infer(Map.of("input", Nd4j.create(x, new long[] {n, 1, 8, 8}))).get("logits");
+            Tensor ort = io.condense.OrtTestSupport.run(OnnxExporter.toBytes(q), Map.of("input", Tensor.of(x, n, 1, 8, 8))).get("logits");
+            io.condense.TensorAssert.assertClose(io.condense.train.Arrays2.toTensor(tapeY, false), ort, 1e-4, 1e-4, m + " CNN tape vs ORT");
+        }
+    }
 }
