@@ -5,8 +5,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.condense.OrtTestSupport;
-import io.condense.backend.Backends;
-import io.condense.backend.Session;
 import io.condense.ir.Attribute;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
@@ -110,9 +108,7 @@ class NnKernelsTest {
     }
 
     static List<Tensor> runCpu(Graph g, Map<String, Tensor> feeds) {
-        try (Session s = Backends.cpu().open(g)) {
-            return new ArrayList<>(s.run(feeds).values());
-        }
+        return new ArrayList<>(OrtRef.cpu(g, feeds).values());
     }
 
     /** ORT (one thread, default optimizations) outputs in graph order. */
