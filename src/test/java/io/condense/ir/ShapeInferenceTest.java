@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -89,12 +88,7 @@ class ShapeInferenceTest {
     /** Node tests: inferred output types equal the declared ones and the shapes of the expected outputs. */
     @TestFactory
     Stream<DynamicTest> nodeTests() throws IOException {
-        Path dir = TestData.require("onnx/node");
-        List<Path> cases;
-        try (Stream<Path> s = Files.list(dir)) {
-            cases = s.filter(Files::isDirectory).sorted().toList();
-        }
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.getFileName().toString(), () -> {
+        return io.condense.NodeTestCases.each(c -> {
             Graph g = OnnxImporter.load(c.resolve("model.onnx"));
             Map<String, TensorType> t = ShapeInference.inferTypes(g);
             assertMatchesDeclared(g, t, c.getFileName().toString());
@@ -108,7 +102,7 @@ class ShapeInferenceTest {
                 assertTrue(tt.isStatic(), c.getFileName() + " output " + i + " not static: " + tt);
                 assertArrayEquals(expected.shape(), tt.shape(), c.getFileName() + " output " + i + ": " + tt);
             }
-        }));
+        });
     }
 
     /**

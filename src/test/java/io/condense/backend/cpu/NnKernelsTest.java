@@ -5,17 +5,12 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.condense.OrtTestSupport;
-import io.condense.backend.Backends;
-import io.condense.backend.Session;
 import io.condense.ir.Attribute;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
-import io.condense.ir.Half;
 import io.condense.ir.ModelException;
 import io.condense.ir.Node;
 import io.condense.ir.Tensor;
-import io.condense.ir.TensorType;
-import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.AfterEach;
 import org.nd4j.linalg.factory.Nd4j;
@@ -95,24 +90,15 @@ class NnKernelsTest {
 
     /** A one-node model: inputs in0.. (null = omitted optional input), outputs out0... */
     static Graph model(String op, int opset, Map<String, Attribute> attrs, int nOut, Tensor... inputs) {
-        Graph.Builder b = Graph.builder().name(op).opset("", opset).irVersion(opset >= 19 ? 9 : 8);
-        List<String> ins = new ArrayList<>();
-        for (int i = 0; i < inputs.length; i++) {
-            if (inputs[i] == null) { ins.add(""); continue; }
-            String n = "in" + i;
-            ins.add(n);
-            b.addInput(new ValueInfo(n, inputs[i].type()));
-        }
-        List<String> outs = new ArrayList<>();
-        for (int i = 0; i < nOut; i++) outs.add("out" + i);
-        b.addNode(Node.of(op, ins, outs, attrs));
+        OrtRef.Case c = OrtRef.op(op).opset(opset);
+        for (Tensor in : inputs) if (in == null) c.skip(); else c.in(in);
+        attrs.forEach(c::attr);
         DType t = inputs[0].dtype();
         for (int i = 0; i < nOut; i++) {
-            DType ot = op.equals("MaxPool") && i == 1 ? DType.INT64
-                    : op.equals("LayerNormalization") && i > 0 && (t == DType.FLOAT16 || t == DType.BFLOAT16) ? DType.FLOAT32 : t;
-            b.addOutput(new ValueInfo("out" + i, new TensorType(ot, null)));
+            c.out(op.equals("MaxPool") && i == 1 ? DType.INT64
+                    : op.equals("LayerNormalization") && i > 0 && (t == DType.FLOAT16 || t == DType.BFLOAT16) ? DType.FLOAT32 : t);
         }
-        return b.build();
+        return c.graph();
     }
 
     static Map<String, Tensor> feeds(Tensor... inputs) {
@@ -122,9 +108,7 @@ class NnKernelsTest {
     }
 
     static List<Tensor> runCpu(Graph g, Map<String, Tensor> feeds) {
-        try (Session s = Backends.cpu().open(g)) {
-            return new ArrayList<>(s.run(feeds).values());
-        }
+        return new ArrayList<>(OrtRef.cpu(g, feeds).values());
     }
 
     /** ORT (one thread, default optimizations) outputs in graph order. */

@@ -160,7 +160,7 @@ final class OrtRef {
         Case tol(double t) { tol = t; return this; }
 
         Graph graph() {
-            Graph.Builder b = Graph.builder().name(opType.toLowerCase() + "_test").opset("", opset);
+            Graph.Builder b = Graph.builder().name(opType.toLowerCase() + "_test").opset("", opset).irVersion(opset >= 19 ? 9 : 8);
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
                 b.addInput(new ValueInfo(e.getKey(), e.getValue().type()));
             }
