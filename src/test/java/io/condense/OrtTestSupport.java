@@ -25,11 +25,64 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-/** Runs models on ONNX Runtime (Java) with condense {@link Tensor}s in and out, for reference checks in tests. */
+/**
+ * The tests' one bridge to ONNX Runtime (Java), the reference executor: {@link Tensor} <-> {@link OnnxTensor}
+ * conversion, sessions with a given thread count and optimization level (spinning disabled so idle ORT threads do
+ * not burn the shared cores), and runs with condense tensors in and out.
+ */
 public final class OrtTestSupport {
     private OrtTestSupport() {}
 
     public static OrtEnvironment env() { return OrtEnvironment.getEnvironment(); }
+
+    /** Session options: {@code intraThreads} intra-op threads, one inter-op thread, no spinning, the given level. */
+    public static OrtSession.SessionOptions options(int intraThreads, OrtSession.SessionOptions.OptLevel level) throws OrtException {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        try {
+            o.setOptimizationLevel(level);
+            o.setIntraOpNumThreads(intraThreads);
+            o.setInterOpNumThreads(1);
+            o.addConfigEntry("session.intra_op.allow_spinning", "0");
+            o.addConfigEntry("session.inter_op.allow_spinning", "0");
+            return o;
+        } catch (OrtException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    /** A session on the model bytes with {@link #options}. */
+    public static OrtSession session(byte[] model, int intraThreads, OrtSession.SessionOptions.OptLevel level) throws OrtException {
+        try (OrtSession.SessionOptions o = options(intraThreads, level)) {
+            return env().createSession(model, o);
+        }
+    }
+
+    /** Runs an open session; outputs in the model's output order. */
+    public static Map<String, Tensor> run(OrtSession s, Map<String, Tensor> feeds) throws OrtException {
+        Map<String, OnnxTensor> in = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
+            try (OrtSession.Result r = s.run(in)) {
+                Map<String, Tensor> out = new LinkedHashMap<>();
+                for (String name : s.getOutputNames()) {
+                    OnnxValue v = r.get(name).orElseThrow();
+                    out.put(name, fromOrt((OnnxTensor) v));
+                }
+                return out;
+            }
+        } finally {
+            for (OnnxTensor t : in.values()) t.close();
+        }
+    }
+
+    /** One run on a fresh session (ORT's errors as {@link OrtException}). */
+    public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, int intraThreads,
+                                          OrtSession.SessionOptions.OptLevel level) throws OrtException {
+        try (OrtSession s = session(model, intraThreads, level)) {
+            return run(s, feeds);
+        }
+    }
 
     /**
      * Runs the model bytes on ORT's CPU provider (single thread, all graph optimizations off so the
@@ -41,26 +94,8 @@ public final class OrtTestSupport {
 
     /** As {@link #run(byte[], Map)} with the given graph optimization level. */
     public static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, OrtSession.SessionOptions.OptLevel level) {
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setOptimizationLevel(level);
-            o.setIntraOpNumThreads(1);
-            o.setInterOpNumThreads(1);
-            try (OrtSession s = env().createSession(model, o)) {
-                Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                try {
-                    for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
-                    try (OrtSession.Result r = s.run(in)) {
-                        Map<String, Tensor> out = new LinkedHashMap<>();
-                        for (String name : s.getOutputNames()) {
-                            OnnxValue v = r.get(name).orElseThrow();
-                            out.put(name, fromOrt((OnnxTensor) v));
-                        }
-                        return out;
-                    }
-                } finally {
-                    for (OnnxTensor t : in.values()) t.close();
-                }
-            }
+        try {
+            return run(model, feeds, 1, level);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
         }

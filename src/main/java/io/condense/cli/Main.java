@@ -20,8 +20,9 @@ import java.util.Properties;
  * Every failure prints one line {@code condense: error: ...} on stderr; {@code --verbose} adds the stack trace.
  */
 @Command(name = "condense", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Model compression engine: inspect and run ONNX models on the CPU executor.",
-        subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        description = "Model compression engine: inspect, run, train and quantize ONNX models.",
+        subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
+                QuantizeCommand.class, Int4Command.class, QatCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Examples:",
                 "  condense demo                               sentence embeddings with MiniLM-L6",

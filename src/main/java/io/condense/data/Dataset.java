@@ -15,6 +15,10 @@ import java.util.SplittableRandom;
  * built lazily while iterating ({@link #batches}), with seeded shuffling and augmentation.
  */
 public final class Dataset {
+    static {
+        io.condense.backend.cpu.NativeSetup.init();
+    }
+
     private final float[] x;
     private final int[] y;
     private final long[] sampleShape;

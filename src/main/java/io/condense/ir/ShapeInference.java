@@ -341,6 +341,23 @@ public final class ShapeInference {
                 for (int i = 0; i < d.size(); i++) o.add(d.get(i).isKnown() ? Dim.of(d.get(i).value() * r[i]) : r[i] == 1 ? d.get(i) : Dim.UNKNOWN);
                 yield one(type(dt(n, 0), o));
             }
+            case "GatherElements" -> one(type(dt(n, 0), dims(n, 1)));
+            case "ScatterND", "ScatterElements", "Scatter" -> one(in(n, 0));
+            case "GatherND" -> gatherNd(n);
+            case "Range" -> range(n);
+            case "TopK" -> topK(n, opset);
+            case "Resize", "Upsample" -> resize(n, opset);
+            case "NonZero" -> one(type(DType.INT64, dims(n, 0) == null ? null : List.of(Dim.of(dims(n, 0).size()), Dim.UNKNOWN)));
+            case "OneHot" -> {
+                List<Dim> idx = dims(n, 0);
+                long[] depth = constInts(n, 1);
+                if (idx == null) yield one(type(dt(n, 2), null));
+                int r = idx.size() + 1;
+                int a = axis(n, n.attrLong("axis", -1), r, this);
+                List<Dim> o = new ArrayList<>(idx);
+                o.add(a, depth != null && depth.length == 1 ? Dim.of(depth[0]) : Dim.UNKNOWN);
+                yield one(type(dt(n, 2), o));
+            }
             case "ArgMax", "ArgMin" -> {
                 List<Dim> d = dims(n, 0);
                 if (d == null) yield one(type(DType.INT64, null));
@@ -415,6 +432,76 @@ public final class ShapeInference {
             case "Gelu", "FastGelu", "BiasGelu" -> one(in(n, 0));
             default -> null;
         };
+    }
+
+    private TensorType[] gatherNd(Node n) {
+        List<Dim> x = dims(n, 0), idx = dims(n, 1);
+        if (x == null || idx == null || idx.isEmpty() || !idx.get(idx.size() - 1).isKnown()) return one(type(dt(n, 0), null));
+        int b = (int) n.attrLong("batch_dims", 0);
+        long last = idx.get(idx.size() - 1).value();
+        if (b + last > x.size()) throw err(n, "indices address " + (b + last) + " dims of a rank-" + x.size() + " input");
+        List<Dim> o = new ArrayList<>(idx.subList(0, idx.size() - 1));
+        o.addAll(x.subList((int) (b + last), x.size()));
+        return one(type(dt(n, 0), o));
+    }
+
+    private TensorType[] range(Node n) {
+        DType dt = dt(n, 0);
+        Tensor[] c = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            c[i] = g.initializers().get(n.input(i));
+            if (c[i] == null || c[i].size() != 1) {
+                IntVal v = values.get(n.input(i));
+                if (v == null || !v.allNumeric() || v.elems().size() != 1) return one(type(dt, List.of(Dim.UNKNOWN)));
+                c[i] = Tensor.scalar(v.longs()[0]);
+            }
+        }
+        double start = c[0].getDouble(0), limit = c[1].getDouble(0), delta = c[2].getDouble(0);
+        if (delta == 0) throw err(n, "delta is 0");
+        long count = (long) Math.max(0, Math.ceil((limit - start) / delta));
+        return one(type(dt, List.of(Dim.of(count))));
+    }
+
+    private TensorType[] topK(Node n, int opset) {
+        List<Dim> x = dims(n, 0);
+        if (x == null) return new TensorType[] {type(dt(n, 0), null), type(DType.INT64, null)};
+        int a = axis(n, n.attrLong("axis", -1), x.size(), this);
+        long[] k = opset >= 10 ? constInts(n, 1) : new long[] {n.attrLong("k", -1)};
+        List<Dim> o = new ArrayList<>(x);
+        o.set(a, k != null && k.length == 1 && k[0] >= 0 ? Dim.of(k[0]) : Dim.UNKNOWN);
+        if (k != null && k.length == 1 && x.get(a).isKnown() && k[0] > x.get(a).value()) {
+            throw err(n, "k = " + k[0] + " exceeds axis size " + x.get(a).value());
+        }
+        return new TensorType[] {type(dt(n, 0), o), type(DType.INT64, o)};
+    }
+
+    private TensorType[] resize(Node n, int opset) {
+        List<Dim> x = dims(n, 0);
+        DType dt = dt(n, 0);
+        if (x == null) return one(type(dt, null));
+        float[] scales = null;
+        long[] sizes = null;
+        if (n.opType().equals("Upsample") && opset < 9) {
+            scales = n.attrFloats("scales", null);
+        } else {
+            int si = n.opType().equals("Upsample") ? 1 : opset >= 11 ? 2 : 1;
+            Tensor st = g.initializers().get(n.input(si));
+            if (st != null && st.size() > 0) scales = st.toFloatArray();
+            if (n.opType().equals("Resize") && opset >= 11 && n.hasInput(3)) sizes = constInts(n, 3);
+        }
+        long[] axes = n.attrLongs("axes", null);
+        List<Dim> o = new ArrayList<>(x);
+        int count = sizes != null ? sizes.length : scales != null ? scales.length : -1;
+        if (count < 0) return one(type(dt, unknownDims(x.size())));
+        if (axes == null && count != x.size()) throw err(n, (sizes != null ? "sizes" : "scales") + " has " + count + " values for rank " + x.size());
+        for (int i = 0; i < count; i++) {
+            int a = axes == null ? i : axis(n, axes[i], x.size(), this);
+            if (sizes != null && !n.attrString("keep_aspect_ratio_policy", "stretch").equals("stretch")) o.set(a, Dim.UNKNOWN);
+            else if (sizes != null) o.set(a, Dim.of(sizes[i]));
+            else if (x.get(a).isKnown()) o.set(a, Dim.of((long) Math.floor(x.get(a).value() * (double) scales[i])));
+            else if (scales[i] != 1f) o.set(a, Dim.UNKNOWN);
+        }
+        return one(type(dt, o));
     }
 
     private TensorType[] reduce(Node n, String op, int opset) {

@@ -8,8 +8,16 @@ public interface GraphPass {
 
     String name();
 
+    /** The standard inference clean-up: fold constants, drop Identity/Dropout, fold BatchNorm, remove dead code. */
+    static java.util.List<GraphPass> standard() {
+        return java.util.List.of(new ConstantFolding(), new IdentityElimination(), new BatchNormFolding(),
+                new DeadCodeElimination());
+    }
+
     /** Applies {@code passes} in order. */
-    static Graph run(Graph g, GraphPass... passes) {
+    static Graph run(Graph g, GraphPass... passes) { return run(g, java.util.List.of(passes)); }
+
+    static Graph run(Graph g, java.util.List<GraphPass> passes) {
         for (GraphPass p : passes) g = p.apply(g);
         return g;
     }

@@ -63,6 +63,7 @@ public final class Calibration {
             Iterator<Map<String, Tensor>> it = batches.iterator();
             while (nb < limit && it.hasNext()) {
                 Map<String, Tensor> feed = it.next();
+                for (Map.Entry<String, Tensor> e : feed.entrySet()) checkFinite(e.getKey(), e.getValue(), nb + 1);
                 Map<String, Tensor> res;
                 try {
                     res = s.run(feed);
@@ -92,5 +93,32 @@ public final class Calibration {
                     (System.nanoTime() - t0) / 1e9);
         }
         return new CalibrationResult(stats, nb, samples);
+    }
+
+    /**
+     * Per-channel weight statistics: for every weight the rule table quantizes in {@code g}, max |w| per index of
+     * its output-channel axis ({@link QdqRules#weightAxis}); a weight read by several nodes is listed once.
+     */
+    public static Map<String, double[]> weightStats(Graph g, QuantConfig cfg) {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (QdqRules.Site s : QdqRules.plan(g, cfg)) {
+            if (s.kind() != QdqRules.Kind.WEIGHT || m.containsKey(s.value())) continue;
+            m.put(s.value(), QParams.channelAbsMax(g.initializers().get(s.value()), s.axis()));
+        }
+        return m;
+    }
+
+    private static void checkFinite(String name, Tensor t, int batch) {
+        if (!t.dtype().isFloating()) return;
+        if (t.dtype() == io.condense.ir.DType.FLOAT32) {
+            for (float f : (float[]) t.data()) {
+                if (!Float.isFinite(f)) throw new ModelException("calibration batch " + batch + ": input '" + name + "' has a " + (Float.isNaN(f) ? "NaN" : "infinite") + " value");
+            }
+            return;
+        }
+        for (int i = 0; i < t.size(); i++) {
+            double d = t.getDouble(i);
+            if (!Double.isFinite(d)) throw new ModelException("calibration batch " + batch + ": input '" + name + "' has a " + (Double.isNaN(d) ? "NaN" : "infinite") + " value");
+        }
     }
 }

@@ -13,9 +13,10 @@ import java.util.Arrays;
  * not on how they were split into batches or in which order they came. The price is that the data occupy between
  * half and all of the bins (e.g. 1024..2048 of 2048).
  *
- * <p>Thresholds follow NVIDIA's pytorch-quantization / TensorRT calibrators: {@link #percentileThreshold},
- * {@link #entropyThreshold} (KL divergence against a 128-level quantized copy, candidates from bin 128 to the last
- * non-empty bin, the bin-0 spike of ReLU outputs replaced by bin 1's count) and {@link #mseThreshold}.
+ * <p>Thresholds follow NVIDIA's pytorch-quantization (TensorRT's calibrators; checked against its code in
+ * HistogramTest): {@link #percentileThreshold}, {@link #entropyThreshold} (KL divergence against a 128-level
+ * quantized copy, candidates from bin 128 to the last non-empty bin, the bin-0 spike of ReLU outputs replaced by
+ * bin 1's count) and {@link #mseThreshold}.
  */
 public final class Histogram {
     private final long[] counts;
@@ -105,16 +106,18 @@ public final class Histogram {
     /** Upper edge of the last non-empty bin (>= max |x|); 0 when everything was 0. */
     public double maxEdge() { return usedBins() * binWidth(); }
 
-    /** Upper edge of the first bin where the cumulative count reaches {@code pct} percent of all values. */
+    /**
+     * pytorch-quantization's percentile: the lower edge of the first bin where the cumulative share of values
+     * reaches {@code pct} percent (the upper edge of bin 0 when that is bin 0, so the threshold stays positive).
+     */
     public double percentileThreshold(double pct) {
         long[] c = counts();
         long total = total();
         if (total == 0 || binWidth() == 0) return 0;
-        double target = Math.ceil(pct / 100.0 * total);
-        long cum = 0;
+        double target = pct / 100.0, cum = 0;
         for (int i = 0; i < c.length; i++) {
-            cum += c[i];
-            if (cum >= target) return (i + 1) * binWidth();
+            cum += (double) c[i] / total;
+            if (cum >= target) return Math.max(1, i) * binWidth();
         }
         return maxEdge();
     }
@@ -170,9 +173,10 @@ public final class Histogram {
     }
 
     /**
-     * The threshold T (a bin edge) minimizing the expected squared error of symmetric quantization with
-     * {@code qmax} positive levels (scale T / qmax), each bin represented by its centre: clipped bins cost
-     * (c - T)^2, others the rounding error of c.
+     * pytorch-quantization's MSE calibration: among the bin centres from bin 128 (or fewer when fewer bins are
+     * used) to the last used bin, the amax whose symmetric fake quantization ({@code qmax} levels, scale
+     * qmax / amax, round half even, clamp to +-qmax) of every bin centre has the smallest count-weighted squared
+     * error (the first on ties).
      */
     public double mseThreshold(int qmax) {
         long[] h = counts();
@@ -180,20 +184,28 @@ public final class Histogram {
         double w = binWidth();
         if (used == 0 || w == 0) return 0;
         double best = Double.POSITIVE_INFINITY;
-        int bestI = used;
-        for (int i = 1; i <= used; i++) {
-            double t = i * w, s = t / qmax, err = 0;
+        int bestI = used - 1;
+        for (int i = Math.min(128, used - 1); i < used; i++) {
+            double amax = (i + 0.5) * w, scale = qmax / amax, err = 0;
             for (int j = 0; j < used; j++) {
                 if (h[j] == 0) continue;
                 double c = (j + 0.5) * w;
-                double d = c > t ? c - t : c - s * Math.rint(c / s);
-                err += h[j] * d * d;
+                double q = Math.max(-qmax, Math.min(qmax, Math.rint(c * scale))) / scale;
+                err += h[j] * (q - c) * (q - c);
             }
             if (err < best) {
                 best = err;
                 bestI = i;
             }
         }
-        return bestI * w;
+        return (bestI + 0.5) * w;
+    }
+
+    /** A histogram with the given counts over bins of width {@code 2^exp} (e.g. to apply the thresholds to saved counts). */
+    public static Histogram ofCounts(long[] counts, int exp) {
+        Histogram h = new Histogram(counts.length);
+        System.arraycopy(counts, 0, h.counts, 0, counts.length);
+        h.exp = exp;
+        return h;
     }
 }

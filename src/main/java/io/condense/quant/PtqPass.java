@@ -59,15 +59,37 @@ public final class PtqPass implements GraphPass {
 
     /** The float graph PTQ works on: identity elimination, BatchNorm folding, constant folding, dead code removal. */
     public static Graph prepare(Graph g) {
-        return GraphPass.run(g, new IdentityElimination(), new BatchNormFolding(), new ConstantFolding(), new DeadCodeElimination());
+        return nameNodes(GraphPass.run(g, new IdentityElimination(), new BatchNormFolding(), new ConstantFolding(), new DeadCodeElimination()));
+    }
+
+    /** Gives every unnamed node a unique name (its first output, else op type and index) so include/exclude can address it. */
+    public static Graph nameNodes(Graph g) {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (io.condense.ir.Node n : g.nodes()) used.add(n.name());
+        boolean changed = false;
+        List<io.condense.ir.Node> nodes = new java.util.ArrayList<>();
+        int i = 0;
+        for (io.condense.ir.Node n : g.nodes()) {
+            if (n.name().isEmpty()) {
+                String base = n.outputs().isEmpty() || n.output(0).isEmpty() ? n.opType() + "_" + i : n.output(0), name = base;
+                for (int k = 1; used.contains(name); k++) name = base + "_" + k;
+                used.add(name);
+                n = new io.condense.ir.Node(name, n.opType(), n.domain(), n.inputs(), n.outputs(), n.attributes());
+                changed = true;
+            }
+            nodes.add(n);
+            i++;
+        }
+        return changed ? g.toBuilder().nodes(nodes).build() : g;
     }
 
     /**
-     * Calibrates every activation the rule table would quantize in {@code prepared} (ignoring include/exclude, so
-     * the same statistics serve any later selection, e.g. in {@link Sensitivity}).
+     * Calibrates every activation the rule table would quantize in {@code prepared} (ignoring include/exclude and
+     * with {@link QuantConfig#quantizeOutputs()}, so the same statistics serve any later selection, e.g. in
+     * {@link Sensitivity}).
      */
     public static CalibrationResult calibrate(Graph prepared, QuantConfig cfg, Iterable<Map<String, Tensor>> data, PrintStream progress) {
-        List<QdqRules.Site> all = QdqRules.plan(prepared, cfg.withInclude(List.of()).withExclude(List.of()));
+        List<QdqRules.Site> all = QdqRules.plan(prepared, cfg.withInclude(List.of()).withExclude(List.of()).withQuantizeOutputs(true));
         return Calibration.run(prepared, QdqRules.activationTensors(all), data, cfg, progress);
     }
 
@@ -76,6 +98,14 @@ public final class PtqPass implements GraphPass {
         QdqEditor e = new QdqEditor(prepared);
         for (QdqRules.Site s : QdqRules.plan(prepared, cfg)) {
             String v;
+            if (s.kind() == QdqRules.Kind.OUTPUT) {
+                v = e.activation(s.value(), stats.get(s.value()).qparams(cfg));
+                List<io.condense.ir.Node> nodes = prepared.nodes();
+                for (int j = 0; j < nodes.size(); j++) {
+                    for (int k = 0; k < nodes.get(j).inputs().size(); k++) if (nodes.get(j).input(k).equals(s.value())) e.rewire(j, k, v);
+                }
+                continue;
+            }
             if (s.kind() == QdqRules.Kind.ACTIVATION) {
                 v = e.activation(s.value(), stats.get(s.value()).qparams(cfg));
             } else {

@@ -156,6 +156,34 @@ public final class QdqEditor {
             Map.entry("ReduceLogSum", 18), Map.entry("ReduceLogSumExp", 18), Map.entry("ReduceSumSquare", 18),
             Map.entry("ScatterElements", 18), Map.entry("Scatter", 11), Map.entry("Col2Im", 18), Map.entry("GroupNormalization", 21));
 
+    private static final java.util.Set<String> SOFTMAX = java.util.Set.of("Softmax", "LogSoftmax", "Hardmax");
+
+    /** Before opset 13 Softmax flattens to 2-D at {@code axis} (default 1); on a rank-2 input with axis 1 that is the last axis either way. */
+    private static boolean softmaxOnLastAxis(Graph g, Node n) {
+        io.condense.ir.TensorType t;
+        try {
+            t = io.condense.ir.ShapeInference.inferTypes(g).getOrDefault(n.input(0), g.typeOf(n.input(0)));
+        } catch (ModelException e) {
+            t = g.typeOf(n.input(0));
+        }
+        if (!t.hasRank()) return false;
+        long axis = n.attrLong("axis", 1);
+        if (axis < 0) axis += t.rank();
+        return axis == t.rank() - 1 && t.rank() == 2;
+    }
+
+    /** Writes the (unchanged) axis explicitly on softmax-like nodes being moved to opset 13. */
+    private static List<Node> pinSoftmaxAxes(Graph g, int cur, int opset) {
+        List<Node> out = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (cur < 13 && opset >= 13 && SOFTMAX.contains(n.opType()) && (n.domain().isEmpty() || n.domain().equals("ai.onnx"))) {
+                n = n.withAttribute("axis", Attribute.of(1L));
+            }
+            out.add(n);
+        }
+        return out;
+    }
+
     /**
      * {@code g} with its default-domain opset at least {@code opset}. Refuses (ModelException) when a node's op
      * changed its signature between the two versions, since renumbering alone would change its meaning.
@@ -166,12 +194,14 @@ public final class QdqEditor {
         for (Node n : g.nodes()) {
             if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) continue;
             Integer v = CHANGED.get(n.opType());
+            if (SOFTMAX.contains(n.opType()) && cur < 13 && softmaxOnLastAxis(g, n)) continue;
             if (v != null && v > cur && v <= opset) {
                 throw new ModelException("cannot raise the model's opset from " + cur + " to " + opset + " for Q/DQ: node "
                         + n.label() + " uses " + n.opType() + ", which changed in opset " + v + "; re-export the model at opset >= " + opset);
             }
         }
         Graph.Builder b = g.toBuilder();
+        b.nodes(pinSoftmaxAxes(g, cur, opset));
         Map<String, Integer> ops = new LinkedHashMap<>(g.opsets());
         ops.remove("ai.onnx");
         ops.put("", opset);

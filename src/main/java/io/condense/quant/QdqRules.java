@@ -48,11 +48,14 @@ public final class QdqRules {
             "GlobalAveragePool", new Rule("GlobalAveragePool", new int[] {0}, -1, "-", false));
 
     /** What to do with one input of one node. */
-    public enum Kind { ACTIVATION, WEIGHT }
+    public enum Kind { ACTIVATION, WEIGHT, /** the node's output 0: every reader reads it through one Q/DQ pair */ OUTPUT }
+
+    /** Ops whose output gets a Q/DQ pair under {@link QuantConfig#quantizeOutputs()} (ONNX Runtime's QDQ fusions). */
+    public static final java.util.Set<String> OUTPUT_OPS = java.util.Set.of("Conv", "Gemm", "MatMul");
 
     /**
-     * One quantized input: node index in {@code g.nodes()}, input index, the value read, and for weights the
-     * per-channel axis.
+     * One quantized input: node index in {@code g.nodes()}, input index (-1 for {@link Kind#OUTPUT}), the value,
+     * and for weights the per-channel axis.
      */
     public record Site(int node, int input, String value, Kind kind, int axis) {}
 
@@ -61,6 +64,8 @@ public final class QdqRules {
         Map<String, Tensor> inits = g.initializers();
         Set<String> inputs = new HashSet<>();
         for (ValueInfo v : g.inputs()) inputs.add(v.name());
+        Set<String> graphOutputs = new HashSet<>();
+        for (ValueInfo v : g.outputs()) graphOutputs.add(v.name());
         List<Site> out = new ArrayList<>();
         List<Node> nodes = g.nodes();
         for (int i = 0; i < nodes.size(); i++) {
@@ -92,6 +97,10 @@ public final class QdqRules {
                     out.add(new Site(i, r.weightInput(), w, Kind.ACTIVATION, QParams.PER_TENSOR));
                 }
             }
+            if (cfg.quantizeOutputs() && OUTPUT_OPS.contains(n.opType()) && !n.output(0).isEmpty()
+                    && !graphOutputs.contains(n.output(0)) && isFloat(g, n.output(0))) {
+                out.add(new Site(i, -1, n.output(0), Kind.OUTPUT, QParams.PER_TENSOR));
+            }
         }
         return out;
     }
@@ -109,7 +118,7 @@ public final class QdqRules {
     /** Activation values (in first-use order) that need calibration statistics. */
     public static Set<String> activationTensors(List<Site> plan) {
         Set<String> s = new LinkedHashSet<>();
-        for (Site x : plan) if (x.kind() == Kind.ACTIVATION) s.add(x.value());
+        for (Site x : plan) if (x.kind() != Kind.WEIGHT) s.add(x.value());
         return s;
     }
 

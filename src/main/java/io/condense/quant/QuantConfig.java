@@ -16,10 +16,13 @@ import java.util.List;
  * @param exclude               node names to keep in float (wins over include)
  * @param calibrationBatches    how many batches calibration reads at most (0 = all)
  * @param bins                  histogram bins for the histogram-based methods (default 2048)
+ * @param quantizeOutputs       false (default, TensorRT placement): Q/DQ only on the inputs in {@link QdqRules};
+ *                              true: also on the outputs of Conv/Gemm/MatMul (ONNX Runtime placement: ORT fuses
+ *                              DQ -&gt; op -&gt; Q into QLinearConv/QGemm/QLinearMatMul, its INT8 kernels)
  */
 public record QuantConfig(CalibrationMethod method, double percentile, boolean symmetricActivations,
                           boolean perChannelWeights, List<String> include, List<String> exclude,
-                          int calibrationBatches, int bins) {
+                          int calibrationBatches, int bins, boolean quantizeOutputs) {
     public QuantConfig {
         if (method == null) method = CalibrationMethod.MINMAX;
         if (!(percentile > 0 && percentile <= 100)) throw new ModelException("percentile must be in (0, 100], got " + percentile);
@@ -31,41 +34,91 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
 
     /** Min-max, percentile 99.99, symmetric INT8 activations, per-channel weights, no filters, all batches, 2048 bins. */
     public static QuantConfig defaults() {
-        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048);
+        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048, false);
     }
 
     public static QuantConfig of(CalibrationMethod m) { return defaults().withMethod(m); }
 
     public QuantConfig withMethod(CalibrationMethod m) {
-        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withPercentile(double p) {
-        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withSymmetricActivations(boolean s) {
-        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withPerChannelWeights(boolean p) {
-        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withInclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withExclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins, quantizeOutputs);
     }
 
     public QuantConfig withCalibrationBatches(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins, quantizeOutputs);
     }
 
     public QuantConfig withBins(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n, quantizeOutputs);
+    }
+
+    public QuantConfig withQuantizeOutputs(boolean q) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, q);
+    }
+
+    /**
+     * Reads a YAML (or JSON) mapping with any of the keys {@code method, percentile, symmetric_activations,
+     * per_channel_weights, include, exclude, calibration_batches, bins, quantize_outputs} (camelCase also accepted); missing keys
+     * keep {@link #defaults()}. Unknown keys and wrong types are errors.
+     */
+    public static QuantConfig load(java.nio.file.Path file) {
+        byte[] bytes = io.condense.onnx.ModelFiles.readAll(file, "quantization config");
+        Object root;
+        try {
+            root = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readValue(bytes, Object.class);
+        } catch (java.io.IOException e) {
+            throw new ModelException("quantization config " + file + " is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (root == null) return defaults();
+        if (!(root instanceof java.util.Map<?, ?> m)) throw new ModelException("quantization config " + file + " must be a mapping");
+        QuantConfig c = defaults();
+        for (var e : m.entrySet()) {
+            String k = String.valueOf(e.getKey()).replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+            Object v = e.getValue();
+            try {
+                c = switch (k) {
+                    case "method" -> c.withMethod(CalibrationMethod.parse(String.valueOf(v)));
+                    case "percentile" -> c.withPercentile(((Number) v).doubleValue());
+                    case "symmetric_activations" -> c.withSymmetricActivations((Boolean) v);
+                    case "per_channel_weights" -> c.withPerChannelWeights((Boolean) v);
+                    case "include" -> c.withInclude(names(v));
+                    case "exclude" -> c.withExclude(names(v));
+                    case "calibration_batches" -> c.withCalibrationBatches(((Number) v).intValue());
+                    case "bins" -> c.withBins(((Number) v).intValue());
+                    case "quantize_outputs" -> c.withQuantizeOutputs((Boolean) v);
+                    default -> throw new ModelException("quantization config " + file + ": unknown key '" + e.getKey() + "'");
+                };
+            } catch (ClassCastException | NullPointerException ex) {
+                throw new ModelException("quantization config " + file + ": key '" + e.getKey() + "' has a value of the wrong type: " + v);
+            }
+        }
+        return c;
+    }
+
+    private static List<String> names(Object v) {
+        if (v instanceof List<?> l) return l.stream().map(String::valueOf).toList();
+        if (v instanceof String s) return java.util.Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+        throw new ClassCastException();
     }
 
     /** Whether the node called {@code name} may be quantized under the include/exclude lists. */

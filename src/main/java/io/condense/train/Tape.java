@@ -30,6 +30,11 @@ import java.util.function.Predicate;
  * passes update. {@link #toGraph()} writes current weights and state back as initializers.
  */
 public final class Tape {
+    static {
+        // same native ND4J build (oneDNN on AVX-512 machines) as the rest of the process, whoever loads ND4J first
+        io.condense.backend.cpu.NativeSetup.init();
+    }
+
     private final Graph graph;
     private final List<Node> order;
     private final DataType dtype;

@@ -10,6 +10,11 @@ import java.lang.management.ManagementFactory;
  * accordingly. Results are deterministic for a fixed thread count.
  */
 public final class Threads {
+    static {
+        // same native ND4J build (oneDNN on AVX-512 machines) as the rest of the process, whoever loads ND4J first
+        io.condense.backend.cpu.NativeSetup.init();
+    }
+
     private Threads() {}
 
     /** Sets ND4J's op and BLAS thread counts (process-wide). */

@@ -47,6 +47,12 @@ public final class TrainOps {
     interface Op { Result run(Call c); }
 
     private static final Map<String, Op> OPS = new HashMap<>();
+    private static final boolean ONEDNN;
+
+    static {
+        io.condense.backend.cpu.NativeSetup.init();
+        ONEDNN = io.condense.backend.cpu.NativeSetup.extension().contains("onednn");
+    }
     /** Inputs that carry no gradient, by op. */
     private static final Map<String, Set<Integer>> NON_DIFF = new HashMap<>();
 
@@ -91,6 +97,7 @@ public final class TrainOps {
         NON_DIFF.put("Gather", Set.of(1));
         NON_DIFF.put("Dropout", Set.of(1, 2));
         NON_DIFF.put("Shape", Set.of(0));
+        FakeQuantOps.register(OPS, NON_DIFF);
     }
 
     public static boolean supports(String opType) { return OPS.containsKey(opType); }
@@ -137,10 +144,8 @@ public final class TrainOps {
     }
 
     private static Result relu(Call c) {
-        INDArray x = c.in(0);
-        INDArray mask = x.gt(0).castTo(x.dataType());
-        INDArray y = x.mul(mask);
-        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(mask)});
+        INDArray y = Transforms.relu(c.in(0), true);
+        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y.gt(0).castTo(y.dataType()))});
     }
 
     private static Result leakyRelu(Call c) {
@@ -396,7 +401,7 @@ public final class TrainOps {
             INDArray xg = group == 1 ? xp : xp.get(NDArrayIndex.all(), NDArrayIndex.interval(g * cg, (g + 1) * cg)).dup('c');
             INDArray wg = group == 1 ? w : w.get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).dup('c');
             INDArray yg = group == 1 ? y : Nd4j.create(x.dataType(), xs[0], mg, oH, oW);
-            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(xg, wg).addOutputs(yg).addIntegerArguments(toInts(iargs)).build());
+            convForward(xg, wg, yg, iargs);
             if (group != 1) y.get(NDArrayIndex.all(), NDArrayIndex.interval(g * mg, (g + 1) * mg)).assign(yg);
         }
         if (bias != null) y.addi(bias.reshape(1, ws[0], 1, 1));
@@ -430,11 +435,44 @@ public final class TrainOps {
     }
 
     /**
+     * y = conv2d(x, w) for one group. ND4J's conv2d for dilation 1 (its oneDNN build rejects some dilated
+     * convolutions); im2col and one matrix product otherwise, or when conv2d fails.
+     */
+    static void convForward(INDArray x, INDArray w, INDArray y, long[] iargs) {
+        if (iargs[6] == 1 && iargs[7] == 1) {
+            try {
+                Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(x, w).addOutputs(y).addIntegerArguments(toInts(iargs)).build());
+                return;
+            } catch (RuntimeException e) {
+                // fall through to im2col
+            }
+        }
+        long n = x.size(0), c = x.size(1), m = w.size(0), kh = w.size(2), kw = w.size(3);
+        long oh = y.size(2), ow = y.size(3), p = oh * ow, ckk = c * kh * kw;
+        INDArray cols = Nd4j.create(x.dataType(), n, c, kh, kw, oh, ow);
+        int[] im = {(int) kh, (int) kw, (int) iargs[2], (int) iargs[3], (int) iargs[4], (int) iargs[5], (int) iargs[6], (int) iargs[7], 0};
+        Nd4j.exec(DynamicCustomOp.builder("im2col").addInputs(x).addOutputs(cols).addIntegerArguments(im).addFloatingPointArguments(0.0).build());
+        INDArray cm = cols.reshape('c', n, ckk, p).permute(1, 0, 2).dup('c').reshape('c', ckk, n * p);
+        INDArray r = w.reshape('c', m, ckk).mmul(cm).reshape('c', m, n, p).permute(1, 0, 2);
+        y.assign(r.reshape('c', n, m, oh, ow));
+    }
+
+    /**
      * Gradients of a 2-D convolution (one group, NCHW, OIHW weights) by im2col and matrix products: ND4J's
      * conv2d_bp is several times slower than its forward pass, and always computes the input gradient.
      * Returns {dx or null, dw}.
      */
     static INDArray[] convBackward(INDArray x, INDArray w, INDArray dy, long[] iargs, boolean needDx) {
+        if (needDx && ONEDNN && iargs[6] == 1 && iargs[7] == 1) {
+            // oneDNN's backward convolution is fast (unlike the plain build's conv2d_bp)
+            try {
+                INDArray dx = Nd4j.create(x.dataType(), x.shape()), dw = Nd4j.create(w.dataType(), w.shape());
+                Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(x, w, dy).addOutputs(dx, dw).addIntegerArguments(toInts(iargs)).build());
+                return new INDArray[] {dx, dw};
+            } catch (RuntimeException e) {
+                // fall through
+            }
+        }
         long n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
         long m = w.size(0), kh = w.size(2), kw = w.size(3);
         long oh = dy.size(2), ow = dy.size(3), p = oh * ow, ckk = c * kh * kw;
@@ -550,6 +588,18 @@ public final class TrainOps {
         } else {
             mean = rm.reshape(bshape);
             invStd = Transforms.pow(rv.reshape(bshape).add(eps), -0.5, false);
+        }
+        if (!train) {
+            // inference: y = x * (gamma / std) + (beta - mean * gamma / std), two passes over x
+            INDArray a = invStd.mul(g), shift = b.sub(mean.mul(a));
+            INDArray y = x.mul(a).addi(shift);
+            return Result.of(y, (d, need) -> {
+                INDArray dy = d[0];
+                INDArray dx = need[0] ? dy.mul(a) : null;
+                INDArray dg = need[1] ? dy.mul(x.sub(mean).muli(invStd)).sum(red) : null;
+                INDArray db = need[2] ? dy.sum(red) : null;
+                return new INDArray[] {dx, dg, db, null, null};
+            });
         }
         INDArray xhat = x.sub(mean).muli(invStd);
         INDArray y = xhat.mul(g).addi(b);

@@ -1,6 +1,7 @@
 package io.condense.onnx;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import io.condense.NodeTestCases;
 import io.condense.OrtTestSupport;
 import io.condense.TestData;
 import io.condense.ir.DType;
@@ -89,21 +90,11 @@ class OrtRoundTripTest {
 
     @TestFactory
     Stream<DynamicTest> nodeTestModels() throws IOException {
-        Path dir = TestData.require("onnx/node");
-        List<Path> cases;
-        try (Stream<Path> s = Files.list(dir)) {
-            cases = s.filter(Files::isDirectory).sorted().toList();
-        }
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.getFileName().toString(), () -> {
+        return NodeTestCases.each(c -> {
             byte[] bytes = Files.readAllBytes(c.resolve("model.onnx"));
             Graph g = OnnxImporter.fromBytes(bytes);
-            Map<String, Tensor> feeds = new LinkedHashMap<>();
-            for (int i = 0; i < g.inputs().size(); i++) {
-                Path f = c.resolve("test_data_set_0").resolve("input_" + i + ".pb");
-                if (Files.exists(f)) feeds.put(g.inputs().get(i).name(), TensorCodec.readPb(f));
-            }
-            roundTrip(bytes, feeds, c.getFileName().toString());
-        }));
+            roundTrip(bytes, NodeTestCases.inputs(g, c.resolve("test_data_set_0")), c.getFileName().toString());
+        });
     }
 
     @Test

@@ -209,10 +209,18 @@ class PassesTest {
     /** The light models keep their weights as ConstantOfShape nodes: all of them fold to initializers. */
     @TestFactory
     Stream<DynamicTest> lightModelsFold() throws java.io.IOException {
-        // the smaller ones, to keep the run short (densenet121 and inception_v2 work too but take 30 s more each)
-        Set<String> small = Set.of("light_squeezenet.onnx", "light_resnet50.onnx", "light_shufflenet.onnx",
-                "light_inception_v1.onnx");
-        return files("onnx/light", "light_.*\\.onnx").filter(p -> small.contains(p.getFileName().toString()))
+        return lightModels(Set.of("light_squeezenet.onnx", "light_shufflenet.onnx"));
+    }
+
+    /** The larger light models (a minute or more each on a busy machine): run with -Pall. */
+    @org.junit.jupiter.api.Tag("slow")
+    @TestFactory
+    Stream<DynamicTest> largerLightModelsFold() throws java.io.IOException {
+        return lightModels(Set.of("light_resnet50.onnx", "light_inception_v1.onnx", "light_inception_v2.onnx"));
+    }
+
+    Stream<DynamicTest> lightModels(Set<String> names) throws java.io.IOException {
+        return files("onnx/light", "light_.*\\.onnx").filter(p -> names.contains(p.getFileName().toString()))
                 .map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
                     Graph g = OnnxImporter.load(p);
                     Graph folded = new ConstantFolding().apply(g);
@@ -256,9 +264,9 @@ class PassesTest {
     Stream<DynamicTest> stagedModels() throws java.io.IOException {
         return files("onnx/models", ".*\\.onnx").map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
             Graph g = OnnxImporter.load(p);
-            Graph f = GraphPass.run(g, new ConstantFolding(), new BatchNormFolding(),
-                    new IdentityElimination(), new DeadCodeElimination());
+            Graph f = GraphPass.run(g, GraphPass.standard());
             assertTrue(f.nodes().size() <= g.nodes().size());
+            System.out.println("passes " + p.getFileName() + ": " + g.nodes().size() + " -> " + f.nodes().size() + " nodes");
             double d = ortDiff(g, f, 4);
             assertTrue(d <= TOL, p.getFileName() + ": max abs diff " + d);
         }));

@@ -145,6 +145,19 @@ final class GradCheck {
         List<String> targets = new ArrayList<>(tape.parameters().keySet());
         targets.addAll(feeds.keySet());
         assertTrue(!targets.isEmpty());
+        // the float32 path (which may use different native kernels, e.g. oneDNN) must agree with float64
+        Tape f32 = new Tape(g, n -> true, DataType.FLOAT, 7);
+        for (String in : feeds.keySet()) f32.requireInputGrad(in);
+        f32.reseed(7);
+        f32.forward(nd(feeds, DataType.FLOAT), training);
+        Map<String, INDArray> w32 = new HashMap<>();
+        for (Map.Entry<String, INDArray> e : w.entrySet()) w32.put(e.getKey(), e.getValue().castTo(DataType.FLOAT));
+        Map<String, INDArray> g32 = f32.backward(w32);
+        for (String name : targets) {
+            INDArray a = grads.get(name), b = g32.get(name).castTo(DataType.DOUBLE);
+            double rel = a.sub(b).norm2Number().doubleValue() / Math.max(1e-12, a.norm2Number().doubleValue());
+            if (!(rel < 1e-3)) fail("float32 gradient of " + name + " differs from float64 by " + rel);
+        }
         double worst = 0;
         for (String name : targets) {
             INDArray v = tape.parameters().containsKey(name) ? tape.parameters().get(name) : x.get(name);

@@ -25,7 +25,7 @@ public final class TrainBenchmark {
         String opt = args.length > 5 ? args[5] : "sgd";
         long maxSteps = args.length > 6 ? Long.parseLong(args[6]) : 0;
         int threads = Threads.configure(Integer.getInteger("threads", 0));
-        System.out.println("ND4J threads: " + threads);
+        System.out.println("ND4J threads: " + threads + ", native build: " + (io.condense.backend.cpu.NativeSetup.extension().isEmpty() ? "plain" : io.condense.backend.cpu.NativeSetup.extension()));
         Dataset train = Mnist.load(data, true);
         Dataset test = Mnist.load(data, false);
         Graph g = Models.byName(model, 1);

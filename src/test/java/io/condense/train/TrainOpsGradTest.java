@@ -5,6 +5,9 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Per-op gradient checks (float64 central differences, relative error < 1e-3) and forward checks against ONNX Runtime. */
 class TrainOpsGradTest {
     @org.junit.jupiter.api.BeforeAll
@@ -140,6 +143,31 @@ class TrainOpsGradTest {
     @Test void batchNormInference() throws Exception { both(batchNorm(29)); }
 
     @Test void batchNormTraining() { batchNorm(30).checkGradients(true); }
+
+    @Test void batchNormUpdatesRunningStatistics() {
+        GradCheck g = new GradCheck(42);
+        Tensor x = g.random(0, 4, 2, 3);
+        g.input("x", x).param("s", Tensor.of(new float[] {1, 1}, 2)).param("b", Tensor.of(new float[] {0, 0}, 2))
+                .param("m", Tensor.of(new float[] {0.5f, -1f}, 2)).param("v", Tensor.of(new float[] {2f, 1f}, 2))
+                .node("BatchNormalization", List.of("x", "s", "b", "m", "v"), List.of("y"), "momentum", 0.8f).output("y");
+        Tape tape = new Tape(g.graph(), n -> true, org.nd4j.linalg.api.buffer.DataType.DOUBLE, 0);
+        assertTrue(!tape.parameters().containsKey("m") && !tape.parameters().containsKey("v"), "running stats are state, not parameters");
+        tape.forward(GradCheck.nd(g.feeds, org.nd4j.linalg.api.buffer.DataType.DOUBLE), true);
+        double[] xv = x.toDoubleArray();
+        double[] m0 = {0.5, -1}, v0 = {2, 1};
+        for (int c = 0; c < 2; c++) {
+            double s = 0, s2 = 0;
+            for (int n = 0; n < 4; n++) for (int k = 0; k < 3; k++) s += xv[n * 6 + c * 3 + k];
+            double mean = s / 12;
+            for (int n = 0; n < 4; n++) for (int k = 0; k < 3; k++) s2 += Math.pow(xv[n * 6 + c * 3 + k] - mean, 2);
+            assertEquals(0.8 * m0[c] + 0.2 * mean, tape.constants().get("m").getDouble(c), 1e-6);
+            assertEquals(0.8 * v0[c] + 0.2 * s2 / 12, tape.constants().get("v").getDouble(c), 1e-6);
+        }
+        // inference does not touch them
+        double before = tape.constants().get("m").getDouble(0);
+        tape.infer(GradCheck.nd(g.feeds, org.nd4j.linalg.api.buffer.DataType.DOUBLE));
+        assertEquals(before, tape.constants().get("m").getDouble(0), 0);
+    }
 
     @Test void layerNorm() throws Exception {
         both(new GradCheck(31).input("x", 2, 3, 4).param("s", 3, 4).param("b", 3, 4)

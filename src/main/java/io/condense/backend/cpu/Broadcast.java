@@ -101,6 +101,15 @@ final class Broadcast {
             st[i] = d == 1 ? 0 : s;
             s *= d;
         }
+        return walk(out, st, n);
+    }
+
+    /**
+     * For each of the {@code n} elements (C order) of an array of shape {@code shape}, the sum over dims of its index
+     * times {@code strides} (a stride of 0 repeats, e.g. a broadcast or reduced dim).
+     */
+    static int[] walk(long[] shape, long[] strides, int n) {
+        int r = shape.length;
         int[] res = new int[n];
         long[] idx = new long[r];
         long off = 0;
@@ -108,9 +117,9 @@ final class Broadcast {
             res[k] = (int) off;
             for (int i = r - 1; i >= 0; i--) {
                 idx[i]++;
-                off += st[i];
-                if (idx[i] < out[i]) break;
-                off -= st[i] * out[i];
+                off += strides[i];
+                if (idx[i] < shape[i]) break;
+                off -= strides[i] * shape[i];
                 idx[i] = 0;
             }
         }

@@ -223,7 +223,7 @@ final class ConvOps {
         long[] os = new long[xs.length];
         os[0] = N; os[1] = M;
         for (int i = 0; i < g.nd; i++) os[i + 2] = g.out[i];
-        if (Cg == 1 && !pointwise) {
+        if (Cg == 1 && group > 1 && !pointwise) { // depthwise; a single-channel group=1 conv is better as one GEMM
             INDArray y = depthwise(xc, w2, N, C, M, IN, OUT, K, map, os);
             if (b != null) addChannelBias(y, b);
             return y;

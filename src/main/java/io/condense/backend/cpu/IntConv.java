@@ -1,6 +1,8 @@
 package io.condense.backend.cpu;
 
+import io.condense.ir.DType;
 import io.condense.ir.Node;
+import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -22,7 +24,18 @@ import java.util.WeakHashMap;
 final class IntConv {
     private IntConv() {}
 
-    record Result(int[] acc, long[] shape) {}
+    /** The accumulators (ConvInteger) or, when a {@link Requant} was given, the requantized 8-bit output. */
+    record Result(int[] acc, byte[] q, long[] shape) {}
+
+    /**
+     * Requantization applied while the accumulators are produced (QLinearConv): per output channel,
+     * saturate(round_half_even(float(acc + bias) * mult) + zero) for an 8-bit output with bounds [fmin, fmax] - zero.
+     */
+    record Requant(float[] mult, int[] bias, int zero, float fmin, float fmax) {}
+
+    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
+        return conv(ctx, x, xz, w, wz, null);
+    }
 
     /** Weights prepared for one node: adjusted integer values, per-channel absolute sums and GEMM matrices. */
     private static final class Prepared {
@@ -55,7 +68,7 @@ final class IntConv {
 
     private static final Map<Node, Prepared> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
 
-    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz) {
+    static Result conv(OpContext ctx, INDArray x, INDArray xz, INDArray w, INDArray wz, Requant rq) {
         long[] xs = x.shape(), wsh = w.shape();
         int sp = xs.length - 2;
         if (sp < 1 || sp > 2) throw ctx.error("only 1-D and 2-D integer convolutions are supported, input shape " + Arrays.toString(xs));
@@ -103,34 +116,50 @@ final class IntConv {
 
         int[] xzv = xz == null ? new int[] {0} : QuantKernels.ints(xz);
         if (xzv.length != 1) throw ctx.error("x_zero_point must be a scalar (per-tensor)");
-        int[] xv = QuantKernels.ints(x, xzv[0]);
-        int xmin = 0, xmax = 0;
-        for (int v : xv) {
-            xmin = Math.min(xmin, v);
-            xmax = Math.max(xmax, v);
-        }
-        long maxX = Math.max(-(long) xmin, xmax);
+        int zx = xzv[0];
         Prepared p = prepare(ctx, w, wz, m);
         int mg = m / group;
         int hw = h * wd, ohw = oh * ow;
-        int[] out = new int[n * m * ohw];
+        final int padT = pt, padL = pl;
+        Tensor xt = Nd.toTensor(x, null);
+        boolean bytes = xt.dtype() == DType.UINT8 || xt.dtype() == DType.INT8;
+        boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+        // |x - zx| bounded by the input type, or (when that bound is too loose for float32) by the data
+        long maxX = bytes ? Math.max(Math.abs(xt.dtype().minValue() - zx), Math.abs(xt.dtype().maxValue() - zx)) : Long.MAX_VALUE;
+        int[] xv = null;
         if (cg == 1) {
-            final int padT = pt, padL = pl;
+            xv = QuantKernels.ints(xt, zx); // direct int32 accumulation: no bound needed
+        } else if (!pointwise || !bytes || maxX * p.maxAbsSum >= IntMatMul.FLOAT_EXACT) {
+            xv = QuantKernels.ints(xt, zx);
+            int xmin = 0, xmax = 0;
+            for (int v : xv) {
+                xmin = Math.min(xmin, v);
+                xmax = Math.max(xmax, v);
+            }
+            maxX = Math.max(-(long) xmin, xmax);
+        }
+        int[] out = rq == null ? new int[n * m * ohw] : null;
+        byte[] q = rq == null ? null : new byte[n * m * ohw];
+        if (cg == 1) {
+            final int[] xs0 = xv;
             forEach(n * m, (long) n * m * ohw * kh * kw >= PARALLEL_MIN, t -> {
                 int b = t / m, oc = t % m;
-                depthwise(xv, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, out, (b * m + oc) * ohw, oh, ow,
-                        sh, sw, dh, dw, padT, padL);
+                int[] acc = out != null ? out : new int[ohw];
+                int off = out != null ? t * ohw : 0;
+                depthwise(xs0, (b * c + oc / mg) * hw, h, wd, p.wv, oc * kh * kw, kh, kw, acc, off, oh, ow, sh, sw, dh, dw, padT, padL);
+                if (rq != null) requantRow(acc, 0, q, t * ohw, ohw, rq, oc);
             });
-            return new Result(out, outShape);
+            return new Result(out, q, outShape);
         }
         int kg = cg * kh * kw;
         boolean useFloat = maxX * p.maxAbsSum < IntMatMul.FLOAT_EXACT;
         INDArray[] mats = matrices(p, group, mg, kg, useFloat);
-        boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM per group over the whole batch: cols is [kg, n * ohw], image b in columns [b*ohw, (b+1)*ohw)
         int ld = n * ohw;
         boolean par = (long) kg * ld >= PARALLEL_MIN;
-        final int padT = pt, padL = pl;
+        final int[] xs1 = xv;
+        final byte[] xb = bytes ? (byte[]) xt.data() : null;
+        final int mask = xt.dtype() == DType.UINT8 ? 0xFF : -1;
         for (int g = 0; g < group; g++) {
             final int gg = g;
             INDArray cols;
@@ -141,9 +170,10 @@ final class IntConv {
                     int base = (b * c + gg * cg + ci) * hw;
                     if (pointwise) {
                         int r = ci * ld + b * ohw;
-                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                        if (xs1 != null) for (int i = 0; i < hw; i++) f[r + i] = xs1[base + i];
+                        else for (int i = 0; i < hw; i++) f[r + i] = (xb[base + i] & mask) - zx;
                     } else {
-                        im2colFloat(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                        im2colFloat(xs1, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
                     }
                 });
                 cols = IntMatMul.wrap(f, kg, ld);
@@ -154,17 +184,54 @@ final class IntConv {
                     int base = (b * c + gg * cg + ci) * hw;
                     if (pointwise) {
                         int r = ci * ld + b * ohw;
-                        for (int i = 0; i < hw; i++) f[r + i] = xv[base + i];
+                        for (int i = 0; i < hw; i++) f[r + i] = xs1[base + i];
                     } else {
-                        im2colDouble(xv, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
+                        im2colDouble(xs1, base, ci, h, wd, kh, kw, oh, ow, sh, sw, dh, dw, padT, padL, f, b * ohw, ld);
                     }
                 });
                 cols = IntMatMul.wrap(f, kg, ld);
             }
             INDArray prod = IntMatMul.product(mats[g], cols);
-            IntMatMul.copyInts(prod, mg, n, ohw, out, g * mg * ohw, m * ohw);
+            if (rq == null) {
+                IntMatMul.copyInts(prod, mg, n, ohw, out, g * mg * ohw, m * ohw);
+            } else {
+                requantGemm(prod, useFloat, mg, n, ohw, g * mg, m, rq, q, (long) mg * ld >= PARALLEL_MIN);
+            }
         }
-        return new Result(out, outShape);
+        return new Result(out, q, outShape);
+    }
+
+    /** Requantizes a [mg, n * ohw] GEMM result of output channels oc0.. straight into the [n, m, ohw] byte output. */
+    private static void requantGemm(INDArray prod, boolean useFloat, int mg, int n, int ohw, int oc0, int m, Requant rq,
+                                    byte[] q, boolean parallel) {
+        java.nio.ByteBuffer bb = prod.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        java.nio.FloatBuffer fb = useFloat ? bb.asFloatBuffer() : null;
+        java.nio.DoubleBuffer db = useFloat ? null : bb.asDoubleBuffer();
+        int ld = n * ohw;
+        forEach(mg * n, parallel, t -> {
+            int row = t / n, b = t % n, oc = oc0 + row;
+            int src = row * ld + b * ohw, dst = (b * m + oc) * ohw;
+            int bias = rq.bias() == null ? 0 : rq.bias()[oc];
+            float mult = rq.mult()[oc], fmin = rq.fmin(), fmax = rq.fmax();
+            int z = rq.zero();
+            if (fb != null) {
+                float[] a = new float[ohw];
+                fb.get(src, a, 0, ohw);
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) a[i] + bias) * mult, z, fmin, fmax);
+            } else {
+                double[] a = new double[ohw];
+                db.get(src, a, 0, ohw);
+                for (int i = 0; i < ohw; i++) q[dst + i] = (byte) QuantKernels.sat((float) ((int) a[i] + bias) * mult, z, fmin, fmax);
+            }
+        });
+    }
+
+    /** q[qOff .. qOff+len) = requantized acc[off ..] of output channel oc. */
+    private static void requantRow(int[] acc, int off, byte[] q, int qOff, int len, Requant rq, int oc) {
+        int bias = rq.bias() == null ? 0 : rq.bias()[oc];
+        float mult = rq.mult()[oc], fmin = rq.fmin(), fmax = rq.fmax();
+        int z = rq.zero();
+        for (int i = 0; i < len; i++) q[qOff + i] = (byte) QuantKernels.sat((float) (acc[off + i] + bias) * mult, z, fmin, fmax);
     }
 
     private static Prepared prepare(OpContext ctx, INDArray w, INDArray wz, int m) {
@@ -231,24 +298,50 @@ final class IntConv {
                 }
             }
         }
-        for (int ki = 0; ki < kh; ki++) {
-            for (int kj = 0; kj < kw; kj++) {
-                int wv = w[wOff + ki * kw + kj];
-                if (wv == 0) continue;
-                int colOff = kj * dw - pl;
-                // ow range with 0 <= ow*sw + colOff < wd
-                int o0 = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
-                int o1 = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
-                if (o0 >= o1) continue;
-                // input column o*sw + colOff lives in phase ph at index o + shift
-                int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
-                int base = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
-                for (int y = 0; y < oh; y++) {
-                    int ih = y * sh + ki * dh - pt;
-                    if (ih < 0 || ih >= h) continue;
-                    int xr = base + ih * rowLen;
-                    int orow = oOff + y * ow;
-                    for (int o = o0; o < o1; o++) out[orow + o] += wv * src[xr + o];
+        // per kernel column: where column o*sw + kj*dw - pl of a row starts in src, and the o range it is inside x
+        int[] colBase = new int[kw], o0 = new int[kw], o1 = new int[kw];
+        int lo = 0, hi = ow;
+        for (int kj = 0; kj < kw; kj++) {
+            int colOff = kj * dw - pl;
+            o0[kj] = colOff >= 0 ? 0 : (-colOff + sw - 1) / sw;
+            o1[kj] = wd - 1 - colOff < 0 ? 0 : Math.min(ow, (wd - 1 - colOff) / sw + 1);
+            int ph = Math.floorMod(colOff, sw), shift = Math.floorDiv(colOff, sw);
+            colBase[kj] = sw == 1 ? srcOff + colOff : srcOff + ph * wp + shift;
+            lo = Math.max(lo, o0[kj]);
+            hi = Math.min(hi, o1[kj]);
+        }
+        int taps = kh * kw;
+        int[] tb = new int[taps], tw = new int[taps], tj = new int[taps];
+        for (int y = 0; y < oh; y++) {
+            int nt = 0;
+            for (int ki = 0; ki < kh; ki++) {
+                int ih = y * sh + ki * dh - pt;
+                if (ih < 0 || ih >= h) continue;
+                for (int kj = 0; kj < kw; kj++) {
+                    tb[nt] = colBase[kj] + ih * rowLen;
+                    tw[nt] = w[wOff + ki * kw + kj];
+                    tj[nt++] = kj;
+                }
+            }
+            int orow = oOff + y * ow;
+            if (nt == 9 && lo < hi) {
+                // all nine taps inside x for o in [lo, hi): one pass, nine products per output
+                int b0 = tb[0], b1 = tb[1], b2 = tb[2], b3 = tb[3], b4 = tb[4], b5 = tb[5], b6 = tb[6], b7 = tb[7], b8 = tb[8];
+                int w0 = tw[0], w1 = tw[1], w2 = tw[2], w3 = tw[3], w4 = tw[4], w5 = tw[5], w6 = tw[6], w7 = tw[7], w8 = tw[8];
+                for (int o = lo; o < hi; o++) {
+                    out[orow + o] += w0 * src[b0 + o] + w1 * src[b1 + o] + w2 * src[b2 + o] + w3 * src[b3 + o] + w4 * src[b4 + o]
+                            + w5 * src[b5 + o] + w6 * src[b6 + o] + w7 * src[b7 + o] + w8 * src[b8 + o];
+                }
+                for (int t = 0; t < nt; t++) {
+                    int kj = tj[t], wv = tw[t], bt = tb[t];
+                    for (int o = o0[kj]; o < Math.min(lo, o1[kj]); o++) out[orow + o] += wv * src[bt + o];
+                    for (int o = Math.max(hi, o0[kj]); o < o1[kj]; o++) out[orow + o] += wv * src[bt + o];
+                }
+            } else {
+                for (int t = 0; t < nt; t++) {
+                    int kj = tj[t], wv = tw[t], bt = tb[t];
+                    if (wv == 0) continue;
+                    for (int o = o0[kj]; o < o1[kj]; o++) out[orow + o] += wv * src[bt + o];
                 }
             }
         }

@@ -40,8 +40,27 @@ public final class NativeSetup {
                 org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxThreads(threads);
                 org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxMasterThreads(threads);
                 org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+                org.nd4j.linalg.factory.Nd4j.factory().blas().setMaxThreads(threads); // OpenBLAS's own threads
             }
         }
+    }
+
+    private static volatile Boolean onednn;
+
+    /** Whether the loaded libnd4j was built with oneDNN (loads ND4J if needed). */
+    public static boolean onednnLoaded() {
+        Boolean b = onednn;
+        if (b == null) {
+            init();
+            try {
+                org.nd4j.linalg.factory.Nd4j.getExecutioner();
+                b = org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo().contains("HAVE_ONEDNN");
+            } catch (RuntimeException | LinkageError e) {
+                b = false;
+            }
+            onednn = b;
+        }
+        return b;
     }
 
     /** The platform extension in force (empty for the plain build). */

@@ -24,13 +24,29 @@ final class NnKernels implements KernelRegistry.Group {
      * Whether 1-D/2-D Conv runs on libnd4j's conv2d (oneDNN when the -onednn build is loaded) instead of the
      * generic im2col + GEMM path. System property {@code condense.cpu.conv=im2col} selects the generic path.
      */
-    static volatile boolean nd4jConv = !"im2col".equals(System.getProperty("condense.cpu.conv"));
+    static volatile boolean nd4jConv;
 
     /**
      * Whether 1-D/2-D depthwise Conv prefers the direct row loops over libnd4j's depthwise_conv2d (measured ~3x
      * slower than libnd4j for 3x3, so off; the loops still serve the dilated and generic-path cases).
      */
-    static volatile boolean directDepthwise = false;
+    static volatile boolean directDepthwise;
+
+    /** Measured defaults (1 thread, this repo's bench): with oneDNN, libnd4j conv2d ~120-150 GFLOP/s and its
+     * depthwise beats the Java loops; the plain build's conv2d (~25-40) loses to im2col + GEMM and its depthwise is
+     * ~7x slower than the loops. */
+    static final boolean ONEDNN = NativeSetup.onednnLoaded();
+    static final boolean DEFAULT_ND4J_CONV = ONEDNN && !"im2col".equals(System.getProperty("condense.cpu.conv"))
+            || "nd4j".equals(System.getProperty("condense.cpu.conv"));
+    static final boolean DEFAULT_DIRECT_DEPTHWISE = !ONEDNN;
+
+    static {
+        nd4jConv = DEFAULT_ND4J_CONV;
+        directDepthwise = DEFAULT_DIRECT_DEPTHWISE;
+    }
+
+    /** With oneDNN, whether convs with fewer than 8 input channels per group take im2col + GEMM instead. */
+    static volatile boolean im2colFewChannels = !"nd4j".equals(System.getProperty("condense.cpu.conv"));
 
     /** Whether batched MatMul uses libnd4j's batched matmul op rather than one GEMM per batch item. */
     static volatile boolean batchedMatmul = true;
@@ -83,7 +99,8 @@ final class NnKernels implements KernelRegistry.Group {
 
     // ---------------------------------------------------------------- Conv
 
-    static INDArray[] conv(OpContext c) {
+    /** X (floating, widened by up), W and optional B of Conv/ConvTranspose in X's type, after the rank checks both share. */
+    private static INDArray[] convInputs(OpContext c) {
         INDArray x0 = c.in(0);
         requireFloat(c, x0);
         INDArray x = up(c, x0);
@@ -92,6 +109,13 @@ final class NnKernels implements KernelRegistry.Group {
         long[] xs = x.shape(), ws = w.shape();
         if (xs.length < 3) throw c.error("X must have rank >= 3, got shape " + Arrays.toString(xs));
         if (ws.length != xs.length) throw c.error("W rank " + ws.length + " does not match X rank " + xs.length);
+        return new INDArray[] {x, w, b};
+    }
+
+    static INDArray[] conv(OpContext c) {
+        INDArray[] xwb = convInputs(c);
+        INDArray x = xwb[0], w = xwb[1], b = xwb[2];
+        long[] xs = x.shape(), ws = w.shape();
         long group = c.attrLong("group", 1);
         if (group < 1 || xs[1] % group != 0 || ws[0] % group != 0 || ws[1] * group != xs[1]) {
             throw c.error("channels do not match: X " + Arrays.toString(xs) + ", W " + Arrays.toString(ws) + ", group " + group);
@@ -108,7 +132,9 @@ final class NnKernels implements KernelRegistry.Group {
         boolean depthwise = group == xs[1] && group > 1 && g.nd <= 2;
         if (directDepthwise && depthwise) {
             y = ConvOps.depthwise2d(x, w, b, g);
-        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)) {
+        } else if (nd4jConv && g.nd <= 2 && !(gemmPointwise && g.pointwise()) && !dilated(g)
+                && (ws[1] >= 8 || depthwise || !ONEDNN || !im2colFewChannels)) {
+            // (oneDNN is ~3x slower than im2col + GEMM with very few input channels per group, e.g. RGB input layers)
             try {
                 y = nd4jConv(x, w, b, g, (int) group);
             } catch (RuntimeException e) {
@@ -117,7 +143,7 @@ final class NnKernels implements KernelRegistry.Group {
         }
         if (y == null && depthwise) y = ConvOps.depthwise2d(x, w, b, g);
         if (y == null) y = ConvOps.conv(x, w, b, g, (int) group);
-        return OpContext.one(down(y, x0.dataType()));
+        return OpContext.one(down(y, c.in(0).dataType()));
     }
 
     /** oneDNN (libnd4j 1.0.0-M2.1) rejects many dilated convolutions; those go to the generic path. */
@@ -177,14 +203,9 @@ final class NnKernels implements KernelRegistry.Group {
     // ---------------------------------------------------------------- ConvTranspose
 
     static INDArray[] convTranspose(OpContext c) {
-        INDArray x0 = c.in(0);
-        requireFloat(c, x0);
-        INDArray x = up(c, x0);
-        INDArray w = as(c.in(1), x.dataType());
-        INDArray b = as(c.opt(2), x.dataType());
+        INDArray[] xwb = convInputs(c);
+        INDArray x = xwb[0], w = xwb[1], b = xwb[2];
         long[] xs = x.shape(), ws = w.shape();
-        if (xs.length < 3) throw c.error("X must have rank >= 3, got shape " + Arrays.toString(xs));
-        if (ws.length != xs.length) throw c.error("W rank " + ws.length + " does not match X rank " + xs.length);
         long group = c.attrLong("group", 1);
         if (group < 1 || xs[1] % group != 0 || ws[0] != xs[1]) {
             throw c.error("channels do not match: X " + Arrays.toString(xs) + ", W " + Arrays.toString(ws) + ", group " + group);
@@ -240,7 +261,7 @@ final class NnKernels implements KernelRegistry.Group {
             }
         }
         INDArray y = ConvOps.convTranspose(x, w, b, g, (int) group);
-        return OpContext.one(down(y, x0.dataType()));
+        return OpContext.one(down(y, c.in(0).dataType()));
     }
 
     // ---------------------------------------------------------------- Gemm / MatMul

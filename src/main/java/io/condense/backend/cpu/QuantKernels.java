@@ -256,29 +256,19 @@ final class QuantKernels implements KernelRegistry.Group {
         float[] ws = Nd.floats(ctx.in(4));
         float ys = scalar(ctx, ctx.in(6), "y_scale");
         int yz = ints(ctx.in(7))[0];
-        IntConv.Result r = IntConv.conv(ctx, x, ctx.in(2), w, ctx.in(5));
-        long[] shape = r.shape();
-        int m = (int) shape[1];
-        int spatial = 1;
-        for (int i = 2; i < shape.length; i++) spatial *= (int) shape[i];
+        long[] ws0 = w.shape();
+        int m = (int) ws0[0];
         if (ws.length != 1 && ws.length != m) throw ctx.error("w_scale must be a scalar or have " + m + " values, got " + ws.length);
         int[] bias = ctx.has(8) ? ints(ctx.in(8)) : null;
         if (bias != null && bias.length != m) throw ctx.error("bias must have " + m + " values, got " + bias.length);
         DType out = qtype(ctx, 7);
-        long lo = out.minValue(), hi = out.maxValue();
         if (out != DType.UINT8 && out != DType.INT8) throw ctx.error("y must be uint8 or int8, got " + out);
-        int[] acc = r.acc();
-        byte[] q = new byte[acc.length];
-        int batch = (int) shape[0];
-        float fmin = lo - yz, fmax = hi - yz;
-        final int sp = spatial;
-        IntConv.forEach(batch * m, acc.length >= IntConv.PARALLEL_MIN, t -> {
-            int c = t % m;
-            float mult = xs * ws[ws.length == 1 ? 0 : c] / ys;
-            int bv = bias == null ? 0 : bias[c];
-            for (int i = t * sp, e = i + sp; i < e; i++) q[i] = (byte) sat((float) (acc[i] + bv) * mult, yz, fmin, fmax);
-        });
-        return OpContext.one(Nd.toNd(Tensor.of(out, shape, q)));
+        long lo = out.minValue(), hi = out.maxValue();
+        float[] mult = new float[m];
+        for (int c = 0; c < m; c++) mult[c] = xs * ws[ws.length == 1 ? 0 : c] / ys;
+        IntConv.Requant rq = new IntConv.Requant(mult, bias, yz, lo - yz, hi - yz);
+        IntConv.Result r = IntConv.conv(ctx, x, ctx.in(2), w, ctx.in(5), rq);
+        return OpContext.one(Nd.toNd(Tensor.of(out, r.shape(), r.q())));
     }
 
     // ---------------------------------------------------------------- com.microsoft element-wise ops
@@ -433,8 +423,9 @@ final class QuantKernels implements KernelRegistry.Group {
     static int[] ints(INDArray a) { return ints(a, 0); }
 
     /** {@link #ints(INDArray)} minus {@code z}, in the same pass. */
-    static int[] ints(INDArray a, int z) {
-        Tensor t = Nd.toTensor(a, null);
+    static int[] ints(INDArray a, int z) { return ints(Nd.toTensor(a, null), z); }
+
+    static int[] ints(Tensor t, int z) {
         int n = t.size();
         int[] r = new int[n];
         switch (t.dtype()) {

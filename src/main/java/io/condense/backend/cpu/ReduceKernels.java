@@ -173,21 +173,7 @@ final class ReduceKernels implements KernelRegistry.Group {
             ostr[i] = red[i] ? 0 : st;
             if (!red[i]) st *= s[i];
         }
-        int n = (int) Broadcast.size(s);
-        int[] res = new int[n];
-        long[] idx = new long[r];
-        long off = 0;
-        for (int k = 0; k < n; k++) {
-            res[k] = (int) off;
-            for (int i = r - 1; i >= 0; i--) {
-                idx[i]++;
-                off += ostr[i];
-                if (idx[i] < s[i]) break;
-                off -= ostr[i] * s[i];
-                idx[i] = 0;
-            }
-        }
-        return res;
+        return Broadcast.walk(s, ostr, (int) Broadcast.size(s));
     }
 
     private static INDArray arg(OpContext c, boolean max) {

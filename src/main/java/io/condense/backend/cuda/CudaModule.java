@@ -30,12 +30,18 @@ public final class CudaModule implements AutoCloseable {
     public static CudaModule load(String label, byte[] image) {
         CudaRuntime.ensureContext();
         CUmod_st m = new CUmod_st();
-        try (BytePointer p = new BytePointer(image.length + 1)) {
-            p.put(image).put(image.length, (byte) 0);
-            p.position(0);
+        try (BytePointer p = nulTerminated(image)) {
             CudaRuntime.checkDriver("cuModuleLoadData(" + label + ")", cudart.cuModuleLoadData(m, p));
         }
         return new CudaModule(label, m);
+    }
+
+    /** The image in native memory with a NUL after it (PTX text must be NUL-terminated; harmless for binaries). */
+    static BytePointer nulTerminated(byte[] image) {
+        BytePointer p = new BytePointer(image.length + 1L);
+        p.position(0).put(image);
+        p.put((long) image.length, (byte) 0);
+        return p.position(0);
     }
 
     public static CudaModule load(Path file) {

@@ -203,7 +203,13 @@ public final class CudaRuntime {
     }
 
     /** A JavaCPP pointer with the given raw address (device or host), for passing to the presets. */
-    public static Pointer pointer(long address) {
-        return new Pointer() { { this.address = address; } };
+    public static Pointer pointer(long address) { return new RawPointer(address); }
+
+    /**
+     * A named subclass on purpose: in an anonymous {@code new Pointer() {{ address = address; }}} the inherited field
+     * shadows the parameter and the pointer silently stays NULL (KernelArgsTest guards this).
+     */
+    private static final class RawPointer extends Pointer {
+        RawPointer(long rawAddress) { this.address = rawAddress; }
     }
 }

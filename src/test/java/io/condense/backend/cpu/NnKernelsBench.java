@@ -31,13 +31,19 @@ class NnKernelsBench {
     /** -Dcondense.cpu.threads=N limits ND4J (see NativeSetup) and here also ORT to N threads (0: their defaults). */
     static final int THREADS = Integer.getInteger("condense.cpu.threads", 0);
 
+    /**
+     * Best-of-reps time of r. With one thread (-Dcondense.cpu.threads=1, which also makes ORT single-threaded here)
+     * this is the calling thread's CPU time, which a busy shared machine does not inflate; otherwise wall time.
+     */
     static double seconds(Runnable r, int reps) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        boolean cpu = THREADS == 1 && mx.isCurrentThreadCpuTimeSupported();
         for (int i = 0; i < 3; i++) r.run();
         long best = Long.MAX_VALUE;
         for (int i = 0; i < reps; i++) {
-            long t = System.nanoTime();
+            long t = cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime();
             r.run();
-            best = Math.min(best, System.nanoTime() - t);
+            best = Math.min(best, (cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - t);
         }
         return best / 1e9;
     }
@@ -52,14 +58,15 @@ class NnKernelsBench {
     void conv() throws OrtException {
         NativeSetup.init();
         Nd4j.scalar(1f);
-        System.out.println("OpenMP threads: " + NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads());
+        System.out.println("OpenMP threads: " + NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads()
+                + ", BLAS threads: " + Nd4j.factory().blas().getMaxThreads());
         System.out.println("platform extension: '" + NativeSetup.extension() + "'");
         String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
         System.out.println("nd4j threads: max " + Nd4j.getEnvironment().maxThreads() + ", master " + Nd4j.getEnvironment().maxMasterThreads()
                 + ", availableProcessors " + Runtime.getRuntime().availableProcessors());
         System.out.println("libnd4j build: " + info.replace('\n', ' '));
         Random rnd = new Random(1);
-        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}};
+        int[][] cases = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {64, 56, 256, 1}, {64, 224, 64, 3}, {3, 224, 64, 3}, {512, 13, 1000, 1}, {16, 56, 64, 3}, {8, 112, 32, 3}, {32, 56, 64, 3}, {1, 224, 64, 5}};
         for (int[] cs : cases) {
             int C = cs[0], H = cs[1], M = cs[2], k = cs[3];
             Tensor x = rand(rnd, 1, C, H, H), w = rand(rnd, M, C, k, k), b = rand(rnd, M);
@@ -72,7 +79,7 @@ class NnKernelsBench {
             double tNd = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.nd4jConv = false;
             double tIm = seconds(() -> NnKernels.conv(ctx), 40);
-            NnKernels.nd4jConv = true;
+            NnKernels.nd4jConv = NnKernels.DEFAULT_ND4J_CONV;
             if (k == 1) {
                 NnKernels.gemmPointwise = false;
                 double t1 = seconds(() -> NnKernels.conv(ctx), 40);
@@ -111,7 +118,7 @@ class NnKernelsBench {
             double tNd = seconds(() -> NnKernels.conv(ctx), 40);
             NnKernels.directDepthwise = true;
             double tIm = seconds(() -> NnKernels.conv(ctx), 40);
-            NnKernels.directDepthwise = false;
+            NnKernels.directDepthwise = NnKernels.DEFAULT_DIRECT_DEPTHWISE;
             Graph g = Graph.builder().opset("", 13).addInput(new ValueInfo("x", x.type()))
                     .initializer("w", w).initializer("b", b)
                     .addNode(Node.of("Conv", List.of("x", "w", "b"), List.of("y"), attrs))
@@ -152,6 +159,76 @@ class NnKernelsBench {
     static ai.onnxruntime.OrtSession.SessionOptions threads(ai.onnxruntime.OrtSession.SessionOptions so) throws OrtException {
         if (THREADS > 0) so.setIntraOpNumThreads(THREADS);
         return so;
+    }
+
+    /** Whole CNN models: CPU session vs ORT session run (random float inputs of the declared static shapes). */
+    @Test
+    void models() throws Exception {
+        NativeSetup.init();
+        java.nio.file.Path dir = io.condense.TestData.require("onnx/models");
+        Random rnd = new Random(3);
+        for (String m : new String[] {"squeezenet1.1-fp16/SqueezeNet_fp16.onnx", "super_resolution-10/super_resolution.onnx", "mnist-8/model.onnx",
+                "../light/light_squeezenet.onnx"}) {
+            Graph g = io.condense.onnx.OnnxImporter.load(dir.resolve(m));
+            Map<String, Tensor> feeds = new java.util.LinkedHashMap<>();
+            for (ValueInfo in : g.inputs()) {
+                long[] shape = in.type().dims().stream().mapToLong(d -> d.isKnown() ? d.value() : 1).toArray();
+                double[] v = new double[(int) Tensor.checkedSize(shape)];
+                for (int i = 0; i < v.length; i++) v[i] = rnd.nextDouble();
+                feeds.put(in.name(), Tensor.fromDoubles(in.type().dtype(), shape, v));
+            }
+            double tCpu;
+            try (Session s = Backends.cpu().open(g)) {
+                tCpu = seconds(() -> s.run(feeds), 10);
+            }
+            ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+            Map<String, ai.onnxruntime.OnnxTensor> of = new java.util.LinkedHashMap<>();
+            double tOrt;
+            try (ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions();
+                 ai.onnxruntime.OrtSession s = env.createSession(dir.resolve(m).toString(), threads(so))) {
+                for (Map.Entry<String, Tensor> e : feeds.entrySet()) of.put(e.getKey(), NnKernelsTest.toOrt(env, e.getValue()));
+                tOrt = seconds(() -> {
+                    try (ai.onnxruntime.OrtSession.Result r = s.run(of)) {
+                        r.get(0);
+                    } catch (OrtException e) {
+                        throw new RuntimeException(e);
+                    }
+                }, 10);
+            } finally {
+                for (ai.onnxruntime.OnnxTensor o : of.values()) o.close();
+            }
+            System.out.printf("model %s: cpu %.2f ms, ORT %.2f ms (ratio %.1f)%n", m, tCpu * 1e3, tOrt * 1e3, tCpu / tOrt);
+            profile(g, feeds);
+        }
+    }
+
+    /** Time per op type over a few runs of the graph, node by node. */
+    static void profile(Graph g, Map<String, Tensor> feeds) {
+        Map<String, Double> per = new java.util.TreeMap<>();
+        Map<String, Double> perNode = new java.util.HashMap<>();
+        Map<String, INDArray> consts = new java.util.HashMap<>();
+        g.initializers().forEach((k, v) -> consts.put(k, Nd.toNd(v)));
+        for (int rep = 0; rep < 5; rep++) {
+            Map<String, INDArray> vals = new java.util.HashMap<>(consts);
+            feeds.forEach((k, v) -> vals.put(k, Nd.toNd(v)));
+            for (Node n : g.topologicalOrder()) {
+                INDArray[] args = new INDArray[n.inputs().size()];
+                DType[] dt = new DType[args.length];
+                for (int j = 0; j < args.length; j++) if (!n.input(j).isEmpty()) args[j] = vals.get(n.input(j));
+                long t = System.nanoTime();
+                INDArray[] out = KernelRegistry.standard().get(n.domain(), n.opType()).run(new OpContext(n, g.opsetOf(n.domain()), args, dt));
+                double ms = (System.nanoTime() - t) / 1e6 / 4;
+                if (rep > 0) per.merge(n.opType(), ms, Double::sum);
+                if (rep > 0 && n.opType().equals("Conv")) perNode.merge(n.output(0) + " " + java.util.Arrays.toString(args[0].shape())
+                        + " w" + java.util.Arrays.toString(args[1].shape()) + " " + args[0].dataType(), ms, Double::sum);
+                for (int j = 0; j < n.outputs().size(); j++) if (!n.output(j).isEmpty()) vals.put(n.output(j), out[j]);
+            }
+        }
+        StringBuilder sb = new StringBuilder("  per op (ms/run):");
+        per.forEach((k, v) -> sb.append(String.format(" %s %.2f", k, v)));
+        System.out.println(sb);
+        perNode.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(6)
+                .forEach(e -> System.out.printf("    %s: %.2f ms%n", e.getKey(), e.getValue()));
     }
 
     static Tensor positive(Random rnd, long... shape) {

@@ -1,30 +1,21 @@
 package io.condense.backend.cpu;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
-import io.condense.backend.Backends;
-import io.condense.backend.Session;
+import io.condense.OrtTestSupport;
 import io.condense.ir.Attribute;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
-import io.condense.ir.Half;
 import io.condense.ir.ModelException;
 import io.condense.ir.Node;
 import io.condense.ir.Tensor;
-import io.condense.ir.TensorType;
-import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.AfterEach;
 import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -46,8 +37,8 @@ class NnKernelsTest {
 
     @AfterEach
     void restore() {
-        NnKernels.nd4jConv = true;
-        NnKernels.directDepthwise = false;
+        NnKernels.nd4jConv = NnKernels.DEFAULT_ND4J_CONV;
+        NnKernels.directDepthwise = NnKernels.DEFAULT_DIRECT_DEPTHWISE;
         NnKernels.gemmPointwise = true;
         NnKernels.nd4jPool = true;
     }
@@ -99,24 +90,15 @@ class NnKernelsTest {
 
     /** A one-node model: inputs in0.. (null = omitted optional input), outputs out0... */
     static Graph model(String op, int opset, Map<String, Attribute> attrs, int nOut, Tensor... inputs) {
-        Graph.Builder b = Graph.builder().name(op).opset("", opset).irVersion(opset >= 19 ? 9 : 8);
-        List<String> ins = new ArrayList<>();
-        for (int i = 0; i < inputs.length; i++) {
-            if (inputs[i] == null) { ins.add(""); continue; }
-            String n = "in" + i;
-            ins.add(n);
-            b.addInput(new ValueInfo(n, inputs[i].type()));
-        }
-        List<String> outs = new ArrayList<>();
-        for (int i = 0; i < nOut; i++) outs.add("out" + i);
-        b.addNode(Node.of(op, ins, outs, attrs));
+        OrtRef.Case c = OrtRef.op(op).opset(opset);
+        for (Tensor in : inputs) if (in == null) c.skip(); else c.in(in);
+        attrs.forEach(c::attr);
         DType t = inputs[0].dtype();
         for (int i = 0; i < nOut; i++) {
-            DType ot = op.equals("MaxPool") && i == 1 ? DType.INT64
-                    : op.equals("LayerNormalization") && i > 0 && (t == DType.FLOAT16 || t == DType.BFLOAT16) ? DType.FLOAT32 : t;
-            b.addOutput(new ValueInfo("out" + i, new TensorType(ot, null)));
+            c.out(op.equals("MaxPool") && i == 1 ? DType.INT64
+                    : op.equals("LayerNormalization") && i > 0 && (t == DType.FLOAT16 || t == DType.BFLOAT16) ? DType.FLOAT32 : t);
         }
-        return b.build();
+        return c.graph();
     }
 
     static Map<String, Tensor> feeds(Tensor... inputs) {
@@ -126,60 +108,16 @@ class NnKernelsTest {
     }
 
     static List<Tensor> runCpu(Graph g, Map<String, Tensor> feeds) {
-        try (Session s = Backends.cpu().open(g)) {
-            return new ArrayList<>(s.run(feeds).values());
-        }
+        return new ArrayList<>(OrtRef.cpu(g, feeds).values());
     }
 
+    /** ORT (one thread, default optimizations) outputs in graph order. */
     static List<Tensor> runOrt(Graph g, Map<String, Tensor> feeds) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> in = new LinkedHashMap<>();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setIntraOpNumThreads(1);
-            try (OrtSession s = env.createSession(OnnxExporter.toBytes(g), so)) {
-                for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(env, e.getValue()));
-                List<Tensor> out = new ArrayList<>();
-                try (OrtSession.Result r = s.run(in)) {
-                    for (Map.Entry<String, OnnxValue> e : r) out.add(fromOrt((OnnxTensor) e.getValue()));
-                }
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : in.values()) t.close();
-        }
+        return new ArrayList<>(OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.ALL_OPT).values());
     }
 
-    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException {
-        long[] shape = t.shape();
-        ByteBuffer bb = ByteBuffer.allocateDirect((int) Math.max(1, t.storageBytes())).order(ByteOrder.nativeOrder());
-        OnnxJavaType jt;
-        switch (t.dtype()) {
-            case FLOAT32 -> { bb.asFloatBuffer().put((float[]) t.data()); jt = OnnxJavaType.FLOAT; }
-            case FLOAT64 -> { bb.asDoubleBuffer().put((double[]) t.data()); jt = OnnxJavaType.DOUBLE; }
-            case FLOAT16 -> { bb.asShortBuffer().put((short[]) t.data()); jt = OnnxJavaType.FLOAT16; }
-            case BFLOAT16 -> { bb.asShortBuffer().put((short[]) t.data()); jt = OnnxJavaType.BFLOAT16; }
-            case INT32 -> { bb.asIntBuffer().put((int[]) t.data()); jt = OnnxJavaType.INT32; }
-            case INT64 -> { bb.asLongBuffer().put((long[]) t.data()); jt = OnnxJavaType.INT64; }
-            default -> throw new IllegalArgumentException(t.dtype().toString());
-        }
-        return OnnxTensor.createTensor(env, bb, shape, jt);
-    }
-
-    static Tensor fromOrt(OnnxTensor o) {
-        TensorInfo info = o.getInfo();
-        long[] shape = info.getShape();
-        ByteBuffer bb = o.getByteBuffer().order(ByteOrder.nativeOrder());
-        int n = (int) info.getNumElements();
-        return switch (info.type) {
-            case FLOAT -> { float[] d = new float[n]; bb.asFloatBuffer().get(d); yield Tensor.of(DType.FLOAT32, shape, d); }
-            case DOUBLE -> { double[] d = new double[n]; bb.asDoubleBuffer().get(d); yield Tensor.of(DType.FLOAT64, shape, d); }
-            case FLOAT16 -> { short[] d = new short[n]; bb.asShortBuffer().get(d); yield Tensor.of(DType.FLOAT16, shape, d); }
-            case BFLOAT16 -> { short[] d = new short[n]; bb.asShortBuffer().get(d); yield Tensor.of(DType.BFLOAT16, shape, d); }
-            case INT32 -> { int[] d = new int[n]; bb.asIntBuffer().get(d); yield Tensor.of(DType.INT32, shape, d); }
-            case INT64 -> { long[] d = new long[n]; bb.asLongBuffer().get(d); yield Tensor.of(DType.INT64, shape, d); }
-            default -> throw new IllegalArgumentException(info.type.toString());
-        };
-    }
+    /** Kept for NnKernelsBench. */
+    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException { return OrtTestSupport.toOrt(t); }
 
     /**
      * Runs op on both engines and asserts agreement; returns the CPU outputs. The reference for float16/bfloat16
@@ -259,6 +197,7 @@ class NnKernelsTest {
             NnKernels.nd4jConv = path != 1;
             NnKernels.directDepthwise = path == 2;
             NnKernels.gemmPointwise = path != 3;
+            NnKernels.im2colFewChannels = path != 0;
             check("Conv", 13, attrs, 1, inputs);
         }
         restore();
@@ -322,6 +261,17 @@ class NnKernelsTest {
         Graph g = model("Conv", 13, attrs("group", 2), 1, rand(1, 3, 5, 5), rand(4, 3, 3, 3));
         ModelException e = assertThrows(ModelException.class, () -> runCpu(g, feeds(rand(1, 3, 5, 5), rand(4, 3, 3, 3))));
         assertTrue(e.getMessage().contains("channels"), e.getMessage());
+    }
+
+    /** The oneDNN build is loaded exactly when NativeSetup chose its platform extension. */
+    @Test
+    void nativeBuild() {
+        NativeSetup.init();
+        boolean chosen = NativeSetup.extension().equals(NativeSetup.ONEDNN);
+        assertEquals(chosen, NativeSetup.onednnLoaded(), "extension '" + NativeSetup.extension() + "'");
+        if (System.getProperty("condense.test.expectOnednn") != null) {
+            assertEquals(Boolean.getBoolean("condense.test.expectOnednn"), NativeSetup.onednnLoaded());
+        }
     }
 
     /** The libnd4j fast paths must really run (not silently fall back) for plain geometries, and agree with the loops. */

@@ -1,12 +1,8 @@
 package io.condense.backend.cpu;
 
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
+import io.condense.OrtTestSupport;
 import io.condense.TensorAssert;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
@@ -20,8 +16,6 @@ import io.condense.ir.TensorType;
 import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,24 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 final class OrtRef {
     private OrtRef() {}
 
-    /** Runs {@code g} in ONNX Runtime and returns its outputs by name, in graph order. */
+    /** Runs {@code g} in ONNX Runtime (one thread, default optimizations) and returns its outputs by name, in graph order. */
     static Map<String, Tensor> ort(Graph g, Map<String, Tensor> feeds) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(1);
-            try (OrtSession s = env.createSession(OnnxExporter.toBytes(g), opts)) {
-                Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                try {
-                    for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(env, e.getValue()));
-                    try (OrtSession.Result r = s.run(in)) {
-                        Map<String, Tensor> out = new LinkedHashMap<>();
-                        for (Map.Entry<String, OnnxValue> e : r) out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));
-                        return out;
-                    }
-                } finally {
-                    for (OnnxTensor t : in.values()) t.close();
-                }
-            }
+        try {
+            return OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.ALL_OPT);
         } catch (OrtException e) {
             throw new AssertionError("ONNX Runtime failed: " + e.getMessage(), e);
         }
@@ -65,54 +45,6 @@ final class OrtRef {
         try (Session s = Backends.cpu().open(g)) {
             return s.run(feeds);
         }
-    }
-
-    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException {
-        long[] shape = t.shape();
-        int n = t.size();
-        return switch (t.dtype()) {
-            case FLOAT32 -> OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap((float[]) t.data()), shape);
-            case FLOAT64 -> OnnxTensor.createTensor(env, java.nio.DoubleBuffer.wrap((double[]) t.data()), shape);
-            case INT32 -> OnnxTensor.createTensor(env, java.nio.IntBuffer.wrap((int[]) t.data()), shape);
-            case INT64 -> OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap((long[]) t.data()), shape);
-            case FLOAT16 -> OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap((short[]) t.data()), shape, OnnxJavaType.FLOAT16);
-            case BFLOAT16 -> OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap((short[]) t.data()), shape, OnnxJavaType.BFLOAT16);
-            case INT16 -> OnnxTensor.createTensor(env, java.nio.ShortBuffer.wrap((short[]) t.data()), shape, OnnxJavaType.INT16);
-            case INT8 -> OnnxTensor.createTensor(env, ByteBuffer.wrap((byte[]) t.data()), shape, OnnxJavaType.INT8);
-            case UINT8 -> OnnxTensor.createTensor(env, ByteBuffer.wrap((byte[]) t.data()), shape, OnnxJavaType.UINT8);
-            case BOOL -> OnnxTensor.createTensor(env, ByteBuffer.wrap((byte[]) t.data()), shape, OnnxJavaType.BOOL);
-            default -> throw new IllegalArgumentException("no ORT conversion for " + t.dtype() + " (" + n + " elements)");
-        };
-    }
-
-    static Tensor fromOrt(OnnxTensor o) {
-        TensorInfo info = o.getInfo();
-        long[] shape = info.getShape();
-        DType dt = switch (info.type) {
-            case FLOAT -> DType.FLOAT32;
-            case DOUBLE -> DType.FLOAT64;
-            case INT8 -> DType.INT8;
-            case UINT8 -> DType.UINT8;
-            case INT16 -> DType.INT16;
-            case INT32 -> DType.INT32;
-            case INT64 -> DType.INT64;
-            case BOOL -> DType.BOOL;
-            case FLOAT16 -> DType.FLOAT16;
-            case BFLOAT16 -> DType.BFLOAT16;
-            default -> throw new IllegalArgumentException("no ORT conversion for " + info.type);
-        };
-        int n = (int) info.getNumElements();
-        Object data = Tensor.allocate(dt, n);
-        switch (dt) {
-            case FLOAT32 -> o.getFloatBuffer().get((float[]) data);
-            case FLOAT64 -> o.getDoubleBuffer().get((double[]) data);
-            case INT32 -> o.getIntBuffer().get((int[]) data);
-            case INT64 -> o.getLongBuffer().get((long[]) data);
-            case FLOAT16, BFLOAT16, INT16, UINT16 -> o.getShortBuffer().get((short[]) data);
-            case INT8, UINT8, BOOL -> o.getByteBuffer().order(ByteOrder.nativeOrder()).get((byte[]) data);
-            default -> throw new IllegalArgumentException("no ORT conversion for " + dt);
-        }
-        return Tensor.of(dt, shape, data);
     }
 
     /** Like TensorAssert.assertClose, but equal infinities match. */
@@ -228,7 +160,7 @@ final class OrtRef {
         Case tol(double t) { tol = t; return this; }
 
         Graph graph() {
-            Graph.Builder b = Graph.builder().name(opType.toLowerCase() + "_test").opset("", opset);
+            Graph.Builder b = Graph.builder().name(opType.toLowerCase() + "_test").opset("", opset).irVersion(opset >= 19 ? 9 : 8);
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
                 b.addInput(new ValueInfo(e.getKey(), e.getValue().type()));
             }

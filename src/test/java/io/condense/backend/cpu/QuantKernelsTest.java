@@ -1,11 +1,8 @@
 package io.condense.backend.cpu;
 
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.condense.OrtTestSupport;
 import io.condense.TensorAssert;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
@@ -19,11 +16,6 @@ import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -63,7 +55,7 @@ class QuantKernelsTest {
             if (t.bits() == 4) {
                 // ORT Java cannot hand out 4-bit tensors: check our INT4/UINT4 output against ORT's dequantized values
                 // (s is a power of two, so q = y / s + z exactly)
-                Tensor y = Ort.run(m.b.build(), m.feeds).get("y");
+                Tensor y = ort(m.b.build(), m.feeds).get("y");
                 m.output("q", t);
                 Tensor q = m.runCondense().get("q");
                 assertEquals(t, q.dtype(), "4-bit output type");
@@ -152,6 +144,37 @@ class QuantKernelsTest {
                 .node("DequantizeLinear", List.of("x", "s", "z"), "y").output("y", DType.FLOAT32).check("uint8 opset 10");
     }
 
+    @Test
+    void float16InputsAndScales() throws Exception {
+        float[] xf = new float[60];
+        short[] xh = new short[60];
+        for (int i = 0; i < 60; i++) {
+            xh[i] = io.condense.ir.Half.fromFloat((float) (RNG.nextGaussian() * 40));
+            xf[i] = io.condense.ir.Half.toFloat(xh[i]);
+        }
+        float[] sf = {0.37f, 1.5f, 0.01f};
+        short[] sh = new short[3];
+        for (int i = 0; i < 3; i++) {
+            sh[i] = io.condense.ir.Half.fromFloat(sf[i]);
+            sf[i] = io.condense.ir.Half.toFloat(sh[i]);
+        }
+        Map<String, Attribute> axis = Map.of("axis", Attribute.of(1L));
+        // DequantizeLinear with float16 scales: float16 output, bit-equal to ORT
+        new M(21).input("q", randomInts(DType.INT8, 4, 3, 5)).init("s", Tensor.of(DType.FLOAT16, new long[] {3}, sh))
+                .init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("DequantizeLinear", List.of("q", "s", "z"), "y", axis).output("y", DType.FLOAT16).check("float16 DQ");
+        // QuantizeLinear of float16: ONNX rounds x / scale half to even. ORT's float16 kernel truncates instead
+        // (ParQuantizeLinearStd for MLFloat16 casts to int32), so the reference is ORT's float32 kernel on the same
+        // (exactly widened) values.
+        M f32 = new M(21).input("x", Tensor.of(xf, 4, 3, 5)).init("s", Tensor.of(sf, 3)).init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
+        Tensor want = ort(f32.b.build(), f32.feeds).get("q");
+        M f16 = new M(21).input("x", Tensor.of(DType.FLOAT16, new long[] {4, 3, 5}, xh)).init("s", Tensor.of(DType.FLOAT16, new long[] {3}, sh))
+                .init("z", zp(DType.INT8, new long[] {3}, -3, 0, 9))
+                .node("QuantizeLinear", List.of("x", "s", "z"), "q", axis).output("q", DType.INT8);
+        TensorAssert.assertClose(want, f16.runCondense().get("q"), 0, 0, "float16 QuantizeLinear");
+    }
+
     // ------------------------------------------------------------------ QLinearConv / ConvInteger
 
     /** A QLinearConv model: uint8 or int8 activations, int8 or uint8 weights, per-channel or per-tensor scales. */
@@ -208,6 +231,8 @@ class QuantKernelsTest {
     void qlinearConvLargeAccumulatorsStayExact() throws Exception {
         // 64 channels x 3x3 at full uint8/int8 range: partial sums exceed 2^24, forcing the float64 path.
         qconv(DType.UINT8, DType.INT8, new long[] {1, 64, 6, 6}, new long[] {4, 64, 3, 3}, true, false, Map.of()).check("K=576");
+        qconv(DType.UINT8, DType.INT8, new long[] {2, 1200, 2, 3}, new long[] {5, 1200, 1, 1}, true, true, Map.of()).check("pointwise K=1200");
+        qconv(DType.INT8, DType.INT8, new long[] {1, 1200, 2, 2}, new long[] {3, 1200, 1, 1}, false, true, Map.of()).check("pointwise s8 K=1200");
     }
 
     @Test
@@ -369,14 +394,14 @@ class QuantKernelsTest {
         }
 
         void check(String what) throws OrtException {
-            Map<String, Tensor> want = Ort.run(b.build(), feeds);
+            Map<String, Tensor> want = ort(b.build(), feeds);
             Map<String, Tensor> got = runCondense();
             assertEquals(want.keySet(), got.keySet(), what);
             for (String k : want.keySet()) TensorAssert.assertClose(want.get(k), got.get(k), 0, 0, what + " output " + k);
         }
 
         void checkWithin1(String what) throws OrtException {
-            Map<String, Tensor> want = Ort.run(b.build(), feeds);
+            Map<String, Tensor> want = ort(b.build(), feeds);
             Map<String, Tensor> got = runCondense();
             for (String k : want.keySet()) {
                 Tensor e = want.get(k), a = got.get(k);
@@ -394,61 +419,8 @@ class QuantKernelsTest {
         }
     }
 
-    /** Runs a graph on ONNX Runtime (CPU, no graph optimizations) and converts outputs back to IR tensors. */
-    static final class Ort {
-        static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
-
-        static Map<String, Tensor> run(Graph g, Map<String, Tensor> feeds) throws OrtException {
-            return run(OnnxExporter.toBytes(g), feeds, OrtSession.SessionOptions.OptLevel.NO_OPT);
-        }
-
-        static Map<String, Tensor> run(byte[] model, Map<String, Tensor> feeds, OrtSession.SessionOptions.OptLevel level) throws OrtException {
-            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-                o.setOptimizationLevel(level);
-                o.setIntraOpNumThreads(1);
-                try (OrtSession s = ENV.createSession(model, o)) {
-                    Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                    try {
-                        for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
-                        Map<String, Tensor> out = new LinkedHashMap<>();
-                        try (OrtSession.Result r = s.run(in)) {
-                            for (Map.Entry<String, OnnxValue> e : r) out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));
-                        }
-                        return out;
-                    } finally {
-                        for (OnnxTensor t : in.values()) t.close();
-                    }
-                }
-            }
-        }
-
-        static OnnxTensor toOrt(Tensor t) throws OrtException {
-            long[] s = t.shape();
-            return switch (t.dtype()) {
-                case FLOAT32 -> OnnxTensor.createTensor(ENV, FloatBuffer.wrap((float[]) t.data()), s);
-                case UINT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.UINT8);
-                case INT8 -> OnnxTensor.createTensor(ENV, ByteBuffer.wrap((byte[]) t.data()), s, OnnxJavaType.INT8);
-                case INT32 -> OnnxTensor.createTensor(ENV, IntBuffer.wrap((int[]) t.data()), s);
-                case INT64 -> OnnxTensor.createTensor(ENV, java.nio.LongBuffer.wrap((long[]) t.data()), s);
-                default -> throw new IllegalArgumentException("no ORT feed for " + t.dtype());
-            };
-        }
-
-        static Tensor fromOrt(OnnxTensor t) {
-            long[] s = t.getInfo().getShape();
-            int n = (int) Tensor.checkedSize(s);
-            return switch (t.getInfo().type) {
-                case FLOAT -> { float[] f = new float[n]; t.getFloatBuffer().get(f); yield Tensor.of(f, s); }
-                case UINT8, INT8 -> {
-                    byte[] v = new byte[n];
-                    t.getByteBuffer().order(ByteOrder.nativeOrder()).get(v);
-                    yield Tensor.of(t.getInfo().type == OnnxJavaType.UINT8 ? DType.UINT8 : DType.INT8, s, v);
-                }
-                case INT16 -> { short[] v = new short[n]; ShortBuffer sb = t.getShortBuffer(); sb.get(v); yield Tensor.of(DType.INT16, s, v); }
-                case INT32 -> { int[] v = new int[n]; t.getIntBuffer().get(v); yield Tensor.of(v, s); }
-                case INT64 -> { long[] v = new long[n]; t.getLongBuffer().get(v); yield Tensor.of(v, s); }
-                default -> throw new IllegalArgumentException("no conversion from ORT type " + t.getInfo().type);
-            };
-        }
+    /** Runs a graph on ONNX Runtime (CPU, one thread, no graph optimizations), IR tensors out. */
+    static Map<String, Tensor> ort(Graph g, Map<String, Tensor> feeds) throws OrtException {
+        return OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.NO_OPT);
     }
 }

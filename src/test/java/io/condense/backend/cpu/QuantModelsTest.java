@@ -138,19 +138,16 @@ class QuantModelsTest {
     }
 
     static void compareExact(String name, Graph g, Map<String, Tensor> feeds) throws Exception {
-        byte[] bytes = OnnxExporter.toBytes(g);
-        try (Session s = Backends.cpu().open(g); OrtReference ort = new OrtReference(bytes)) {
-            Map<String, Tensor> want = ort.run(feeds);
-            Map<String, Tensor> got = s.run(feeds);
-            assertEquals(want.keySet(), got.keySet(), name);
-            for (String k : want.keySet()) {
-                Tensor w = want.get(k), a = got.get(k);
-                int diff = 0;
-                for (int i = 0; i < w.size(); i++) if (w.getDouble(i) != a.getDouble(i)) diff++;
-                System.out.printf("quant-model %-32s %s: %d of %d elements differ from ORT (max-abs %.3g)%n",
-                        name, k, diff, w.size(), TensorAssert.maxAbsDiff(w, a));
-                TensorAssert.assertClose(w, a, 0, 0, name + " " + k);
-            }
+        List<Map<String, Tensor>> both = ortAndCpu(g, feeds);
+        Map<String, Tensor> want = both.get(0), got = both.get(1);
+        assertEquals(want.keySet(), got.keySet(), name);
+        for (String k : want.keySet()) {
+            Tensor w = want.get(k), a = got.get(k);
+            int diff = 0;
+            for (int i = 0; i < w.size(); i++) if (w.getDouble(i) != a.getDouble(i)) diff++;
+            System.out.printf("quant-model %-32s %s: %d of %d elements differ from ORT (max-abs %.3g)%n",
+                    name, k, diff, w.size(), TensorAssert.maxAbsDiff(w, a));
+            TensorAssert.assertClose(w, a, 0, 0, name + " " + k);
         }
     }
 
@@ -159,19 +156,24 @@ class QuantModelsTest {
         KernelRegistry reg = KernelRegistry.standard();
         for (Node n : g.nodes()) if (reg.get(n.domain(), n.opType()) == null) missing.add((n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType());
         Assumptions.assumeTrue(missing.isEmpty(), () -> name + " needs ops the CPU backend lacks so far: " + missing + ": skipping");
-        byte[] bytes = OnnxExporter.toBytes(g);
-        try (Session s = Backends.cpu().open(g); OrtReference ort = new OrtReference(bytes)) {
+        List<Map<String, Tensor>> both = ortAndCpu(g, feeds);
+        Map<String, Tensor> want = both.get(0), got = both.get(1);
+        assertEquals(want.keySet(), got.keySet(), name);
+        for (String k : want.keySet()) {
+            Tensor w = want.get(k), a = got.get(k);
+            assertEquals(w.dtype(), a.dtype(), name);
+            assertArrayEquals(w.shape(), a.shape(), name);
+            double d = TensorAssert.maxAbsDiff(w, a);
+            System.out.printf("quant-model %-32s %s: max-abs vs ORT %.4g = %.2f output steps (step %.4g)%n", name, k, d, d / step, step);
+            assertTrue(d <= step * 1.0001 + 1e-6, name + " " + k + ": max-abs diff " + d + " exceeds one quantization step " + step);
+        }
+    }
+
+    /** ORT's outputs (all cores, default optimizations) and the CPU backend's for g on feeds, in that order. */
+    static List<Map<String, Tensor>> ortAndCpu(Graph g, Map<String, Tensor> feeds) throws Exception {
+        try (Session s = Backends.cpu().open(g); OrtReference ort = new OrtReference(OnnxExporter.toBytes(g))) {
             Map<String, Tensor> want = ort.run(feeds);
-            Map<String, Tensor> got = s.run(feeds);
-            assertEquals(want.keySet(), got.keySet(), name);
-            for (String k : want.keySet()) {
-                Tensor w = want.get(k), a = got.get(k);
-                assertEquals(w.dtype(), a.dtype(), name);
-                assertArrayEquals(w.shape(), a.shape(), name);
-                double d = TensorAssert.maxAbsDiff(w, a);
-                System.out.printf("quant-model %-32s %s: max-abs vs ORT %.4g = %.2f output steps (step %.4g)%n", name, k, d, d / step, step);
-                assertTrue(d <= step * 1.0001 + 1e-6, name + " " + k + ": max-abs diff " + d + " exceeds one quantization step " + step);
-            }
+            return List.of(want, s.run(feeds));
         }
     }
 }

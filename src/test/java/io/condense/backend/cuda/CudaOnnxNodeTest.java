@@ -1,24 +1,19 @@
 package io.condense.backend.cuda;
 
+import io.condense.NodeTestCases;
 import io.condense.TensorAssert;
-import io.condense.TestData;
 import io.condense.backend.Session;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Tensor;
-import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxImporter;
-import io.condense.onnx.TensorCodec;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -34,12 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class CudaOnnxNodeTest {
     @TestFactory
     Stream<DynamicTest> nodeTestsOnCuda() throws IOException {
-        Path dir = TestData.require("onnx/node");
-        List<Path> cases;
-        try (Stream<Path> s = Files.list(dir)) {
-            cases = s.filter(Files::isDirectory).sorted().toList();
-        }
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.getFileName().toString(), () -> runCase(c)));
+        return NodeTestCases.each(CudaOnnxNodeTest::runCase);
     }
 
     static void runCase(Path c) throws IOException {
@@ -53,16 +43,10 @@ class CudaOnnxNodeTest {
             Assumptions.abort(name + " not supported on CUDA: " + e.getMessage());
             return;
         }
-        try (s; Stream<Path> sets = Files.list(c)) {
-            for (Path set : sets.filter(p -> p.getFileName().toString().startsWith("test_data_set")).sorted().toList()) {
-                Map<String, Tensor> feeds = new LinkedHashMap<>();
-                List<ValueInfo> ins = g.inputs();
-                for (int i = 0; i < ins.size(); i++) {
-                    Path f = set.resolve("input_" + i + ".pb");
-                    if (Files.exists(f)) feeds.put(ins.get(i).name(), TensorCodec.readPb(f));
-                }
-                List<Tensor> expected = new ArrayList<>();
-                for (int i = 0; Files.exists(set.resolve("output_" + i + ".pb")); i++) expected.add(TensorCodec.readPb(set.resolve("output_" + i + ".pb")));
+        try (s) {
+            for (Path set : NodeTestCases.dataSets(c)) {
+                Map<String, Tensor> feeds = NodeTestCases.inputs(g, set);
+                List<Tensor> expected = NodeTestCases.outputs(set);
                 Map<String, Tensor> out = s.run(feeds);
                 assertEquals(expected.size(), out.size(), name + ": output count");
                 int i = 0;

@@ -1,6 +1,6 @@
 package io.condense.backend.cuda;
 
-import io.condense.TestData;
+import io.condense.NodeTestCases;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
@@ -10,12 +10,10 @@ import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxImporter;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,17 +29,14 @@ class CudaSupportTest {
 
     @Test
     void acceptedNodeTests() throws Exception {
-        Path dir = TestData.require("onnx/node");
         TreeSet<String> accepted = new TreeSet<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path c : s.filter(Files::isDirectory).toList()) {
-                Graph g = OnnxImporter.load(c.resolve("model.onnx"));
-                try {
-                    CudaSession.validate(g);
-                    accepted.add(c.getFileName().toString());
-                } catch (ModelException e) {
-                    assertTrue(e.getMessage().contains("CUDA") || e.getMessage().contains("cuda"), e.getMessage());
-                }
+        for (Path c : NodeTestCases.list()) {
+            Graph g = OnnxImporter.load(c.resolve("model.onnx"));
+            try {
+                CudaSession.validate(g);
+                accepted.add(c.getFileName().toString());
+            } catch (ModelException e) {
+                assertTrue(e.getMessage().contains("CUDA") || e.getMessage().contains("cuda"), e.getMessage());
             }
         }
         assertEquals(new TreeSet<>(EXPECTED), accepted);

@@ -1,8 +1,7 @@
 package io.condense.backend.cuda.ref;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import io.condense.OrtTestSupport;
 import io.condense.ir.Attribute;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
@@ -13,7 +12,6 @@ import io.condense.ir.ValueInfo;
 import io.condense.onnx.OnnxExporter;
 import org.junit.jupiter.api.Test;
 
-import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -26,20 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  * {@link QuantRef} and {@link FakeQuantRef}, ties (exact half steps) and saturation included.
  */
 class QuantRefVsOrtTest {
-    private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
-
-    /** Runs g in ONNX Runtime on input x and copies the output's bytes (int8) or floats into {@code into}. */
+    /** Runs g in ONNX Runtime (no graph optimizations) on input x and copies the output's bytes (int8) or floats into {@code into}. */
     private static void runOrt(Graph g, float[] x, long[] shape, String output, Object into) throws Exception {
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            try (OrtSession s = ENV.createSession(OnnxExporter.toBytes(g), o);
-                 OnnxTensor in = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), shape);
-                 OrtSession.Result r = s.run(Map.of("x", in))) {
-                OnnxTensor t = (OnnxTensor) r.get(output).orElseThrow();
-                if (into instanceof byte[] b) t.getByteBuffer().get(b);
-                else t.getFloatBuffer().get((float[]) into);
-            }
-        }
+        Tensor t = OrtTestSupport.run(OnnxExporter.toBytes(g), Map.of("x", Tensor.of(x, shape)), 1,
+                OrtSession.SessionOptions.OptLevel.NO_OPT).get(output);
+        if (into instanceof byte[] b) System.arraycopy((byte[]) t.data(), 0, b, 0, b.length);
+        else System.arraycopy((float[]) t.data(), 0, (float[]) into, 0, ((float[]) into).length);
     }
 
     private static Graph graph(long[] shape, float[] scale, byte[] zp, int axis, boolean dequantize) {
