@@ -7,7 +7,11 @@ import io.condense.ir.ModelException;
 import io.condense.ir.TensorType;
 import io.condense.onnx.OnnxImporter;
 import io.condense.train.Losses;
-import io.condense.train.Tape;
+import io.condense.backend.Backends;
+import io.condense.backend.Session;
+import io.condense.backend.cpu.Nd;
+import io.condense.ir.DType;
+import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,11 +56,15 @@ public final class EvalCommand implements Callable<Integer> {
             stdout.printf(Locale.ROOT, "accuracy: %.4f%n", accuracy());
             return 0;
         } catch (ModelException e) {
-            System.err.println("error: " + e.getMessage());
+            System.err.println("condense: error: " + e.getMessage());
             return 1;
         }
     }
 
+    /**
+     * Accuracy through the inference executor (CPU backend), so float, QDQ-quantized (INT8/INT4) and integer models
+     * all evaluate. A model whose input declares a fixed batch size is fed batches of that size.
+     */
     double accuracy() {
         Graph g = OnnxImporter.load(model);
         if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
@@ -64,17 +72,24 @@ public final class EvalCommand implements Callable<Integer> {
         if (limit > 0) d = d.head(limit);
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();
+        if (t.dtype() != null && t.dtype() != DType.FLOAT32) throw new ModelException(model + ": input '" + in + "' is " + t.dtype() + ", expected float32 pixels");
         int rank = t.hasRank() ? t.rank() : 4;
-        Tape tape = new Tape(g, n -> false, org.nd4j.linalg.api.buffer.DataType.FLOAT, 0);
-        long correct = 0;
-        for (Dataset.Batch b : d.batches(batchSize)) {
-            INDArray x = b.x();
-            if (rank == 2) x = x.reshape('c', b.size(), x.length() / b.size());
-            else if (rank == 3) x = x.reshape('c', b.size(), x.size(2), x.size(3));
-            INDArray logits = tape.infer(Map.of(in, x)).get(out);
-            if (logits.rank() != 2) logits = logits.reshape('c', b.size(), logits.length() / b.size());
-            correct += Losses.correct(logits, b.labels());
+        int batch = t.hasRank() && rank > 0 && t.dims().get(0).isKnown() ? (int) t.dims().get(0).value() : batchSize;
+        long correct = 0, seen = 0;
+        try (Session s = Backends.cpu().open(g)) {
+            for (Dataset.Batch b : d.batches(batch)) {
+                INDArray x = b.x();
+                if (b.size() != batch && t.hasRank() && t.dims().get(0).isKnown()) continue; // a fixed-batch model skips the ragged tail
+                if (rank == 2) x = x.reshape('c', b.size(), x.length() / b.size());
+                else if (rank == 3) x = x.reshape('c', b.size(), x.size(2), x.size(3));
+                Tensor y = s.run(Map.of(in, Nd.toTensor(x, DType.FLOAT32))).get(out);
+                INDArray logits = Nd.toNd(y.dtype() == DType.FLOAT32 ? y : Tensor.of(y.toFloatArray(), y.shape()));
+                if (logits.rank() != 2) logits = logits.reshape('c', b.size(), logits.length() / b.size());
+                correct += Losses.correct(logits, b.labels());
+                seen += b.size();
+            }
         }
-        return (double) correct / d.size();
+        if (seen == 0) throw new ModelException("no images evaluated (data set smaller than the model's fixed batch of " + batch + ")");
+        return (double) correct / seen;
     }
 }

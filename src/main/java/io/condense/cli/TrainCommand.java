@@ -91,7 +91,7 @@ public final class TrainCommand implements Callable<Integer> {
             run();
             return 0;
         } catch (ModelException e) {
-            System.err.println("error: " + e.getMessage());
+            System.err.println("condense: error: " + e.getMessage());
             return 1;
         }
     }

@@ -43,6 +43,14 @@ class TrainEvalCommandTest {
         assertTrue(e.matches("accuracy: 0\\.\\d{4}\\s*"), e);
         // the saved model evaluates to the accuracy the trainer reported for the test split
         assertEquals(trainAcc, accuracy(e), 1e-4);
+
+        // an INT8 QDQ model (DequantizeLinear on weights) evaluates through the same command, close to float
+        Path q = dir.resolve("mlp-int8.onnx");
+        assertEquals(0, new CommandLine(new QuantizeCommand()).execute(out.toString(), "--calib", mnist.toString(),
+                "--method", "minmax", "--batches", "4", "--out", q.toString()));
+        ebuf.reset();
+        assertEquals(0, new CommandLine(eval).execute(q.toString(), "--data", mnist.toString(), "--limit", "2000"));
+        assertEquals(trainAcc, accuracy(ebuf.toString(StandardCharsets.UTF_8)), 0.01);
     }
 
     private static double accuracy(String s) {
@@ -65,7 +73,7 @@ class TrainEvalCommandTest {
             eb.reset();
             rc = new CommandLine(new EvalCommand()).execute(dir.resolve("missing.onnx").toString(), "--data", dir.toString());
             assertEquals(1, rc);
-            assertTrue(eb.toString(StandardCharsets.UTF_8).startsWith("error: "), eb.toString(StandardCharsets.UTF_8));
+            assertTrue(eb.toString(StandardCharsets.UTF_8).startsWith("condense: error: "), eb.toString(StandardCharsets.UTF_8));
         } finally {
             System.setErr(old);
         }
