@@ -1,7 +1,5 @@
 package io.condense.train;
 
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.lang.management.ManagementFactory;
 
 /**
@@ -17,13 +15,8 @@ public final class Threads {
 
     private Threads() {}
 
-    /** Sets ND4J's op and BLAS thread counts (process-wide). */
-    public static void set(int n) {
-        if (n <= 0) throw new IllegalArgumentException("threads must be positive");
-        Nd4j.getEnvironment().setMaxThreads(n);
-        Nd4j.getEnvironment().setMaxMasterThreads(n);
-        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
-    }
+    /** Sets ND4J's op, OpenMP and BLAS thread counts (process-wide); see {@link io.condense.backend.cpu.NativeSetup#setThreads}. */
+    public static void set(int n) { io.condense.backend.cpu.NativeSetup.setThreads(n); }
 
     /** All cores when the machine is idle enough, else one thread; returns the count chosen. */
     public static int auto() {

@@ -35,14 +35,19 @@ public final class NativeSetup {
                 // keep the plain build
             }
             int threads = Integer.getInteger("condense.cpu.threads", 0);
-            if (threads > 0) {
-                // the ND4J backend must be up before NativeOpsHolder is touched
-                org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxThreads(threads);
-                org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxMasterThreads(threads);
-                org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-                org.nd4j.linalg.factory.Nd4j.factory().blas().setMaxThreads(threads); // OpenBLAS's own threads
-            }
+            if (threads > 0) setThreads(threads);
         }
+    }
+
+    /** Caps libnd4j's op, OpenMP and helper threads and OpenBLAS's own pool at {@code n} (process-wide). */
+    public static void setThreads(int n) {
+        if (n <= 0) throw new IllegalArgumentException("threads must be positive, got " + n);
+        init();
+        // the ND4J backend must be up before NativeOpsHolder is touched
+        org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxThreads(n);
+        org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxMasterThreads(n);
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
+        org.nd4j.linalg.factory.Nd4j.factory().blas().setMaxThreads(n); // OpenBLAS's own threads
     }
 
     private static volatile Boolean onednn;
