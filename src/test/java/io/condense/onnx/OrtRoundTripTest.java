@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,11 +98,9 @@ class OrtRoundTripTest {
 
     @Test
     void miniLm() throws IOException {
-        byte[] bytes;
-        try (InputStream in = OrtRoundTripTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
-            assertNotNull(in, "all-minilm-l6-v2.onnx on the test classpath");
-            bytes = in.readAllBytes();
-        }
+        Path model = TestData.miniLm();
+        assertNotNull(model, "all-minilm-l6-v2.onnx on the test classpath");
+        byte[] bytes = Files.readAllBytes(model);
         int n = 12;
         Random r = new Random(99);
         long[] ids = new long[n], mask = new long[n], types = new long[n];

