@@ -93,6 +93,16 @@ public final class ChannelPruner {
             return n;
         }
 
+        private final Set<String> nodeNames = new HashSet<>();
+
+        String freshNode(String base) {
+            if (nodeNames.isEmpty()) for (Node n : b.nodes()) nodeNames.add(n.name());
+            String n = base;
+            for (int i = 1; nodeNames.contains(n); i++) n = base + i;
+            nodeNames.add(n);
+            return n;
+        }
+
         String addInitializer(String base, long[] values) {
             String n = fresh(base);
             b.initializer(n, Tensor.of(values.clone(), values.length));
@@ -197,7 +207,7 @@ public final class ChannelPruner {
         for (int idx = 0; idx < nodes.size(); idx++) {
             Node n = nodes.get(idx);
             Layout l = dg.layouts.get(n.input(0));
-            if (l == null || !dg.sourceGroup.containsKey(n.name())) continue;
+            if (l == null || !dg.sourceGroup.containsKey(DependencyGraph.key(n))) continue;
             boolean[] rem = kept.removedUnits(l);
             double[] v = get.apply(n.input(0));
             boolean any = false;
@@ -211,7 +221,7 @@ public final class ChannelPruner {
                 any |= v[u] != 0;
             }
             if (!any) continue;
-            int outGroup = dg.sourceGroup.get(n.name());
+            int outGroup = dg.sourceGroup.get(DependencyGraph.key(n));
             Fold f = new Fold(dg, kept, rw, b, cs, warnings, extra, outGroup);
             switch (n.opType()) {
                 case "Gemm" -> nodes.set(idx, f.gemm(n, l, rem, v));
@@ -261,8 +271,8 @@ public final class ChannelPruner {
 
         // 4. node constants that depend on the kept channels
         for (int i = 0; i < nodes.size(); i++) {
-            DependencyGraph.Fixup fx = dg.fixups.get(nodes.get(i).name());
-            if (fx != null && !nodes.get(i).name().isEmpty()) nodes.set(i, fx.apply(nodes.get(i), kept, rw));
+            DependencyGraph.Fixup fx = dg.fixups.get(DependencyGraph.key(nodes.get(i)));
+            if (fx != null) nodes.set(i, fx.apply(nodes.get(i), kept, rw));
         }
         b.nodes(nodes);
         b.valueInfo(Map.of());
@@ -302,6 +312,9 @@ public final class ChannelPruner {
         }
         return out;
     }
+
+    /** Largest exact border-correction map (elements) added after a padded Conv, unless the Conv weights are larger. */
+    static final long MAX_MAP = 1 << 16;
 
     /** Folding of constant removed channels into one consumer. */
     private static final class Fold {
@@ -393,7 +406,7 @@ public final class ChannelPruner {
             }
             String mm = n.output(0) + ".nobias";
             nodes.set(idx, n.withOutputs(List.of(mm)));
-            nodes.add(idx + 1, new Node(n.name() + ".folded_bias", "Add", "", List.of(mm, bias("", add, 1)), List.of(n.output(0)), Map.of()));
+            nodes.add(idx + 1, new Node(rw.freshNode(n.name() + ".folded_bias"), "Add", "", List.of(mm, bias("", add, 1)), List.of(n.output(0)), Map.of()));
         }
 
         void conv(Node n, Layout l, boolean[] rem, double[] v, List<Node> nodes, int idx) {
@@ -421,8 +434,10 @@ public final class ChannelPruner {
             }
             // padded: the contribution varies at the borders; add it as a constant map after the Conv
             TensorType ti = dg.type(n.input(0)), to = dg.type(n.output(0));
-            if (ws.length != 4 || !ti.hasRank() || !to.hasRank() || !known(ti, 2, 3) || !known(to, 2, 3)) {
-                warnings.add("Conv " + n.name() + ": padded with unknown spatial shape; removed channels folded into the bias (borders inexact)");
+            boolean small = ws.length == 4 && to.hasRank() && known(to, 2, 3)
+                    && (long) cout * to.dims().get(2).value() * to.dims().get(3).value() <= Math.max(MAX_MAP, w.size());
+            if (ws.length != 4 || !ti.hasRank() || !to.hasRank() || !known(ti, 2, 3) || !known(to, 2, 3) || !small) {
+                warnings.add("Conv " + n.name() + ": padded, with an unknown or large output; removed channels folded into the bias (borders inexact)");
                 double[] add = new double[cout];
                 forRemoved(l, rem, v, (val, p) -> {
                     for (int o = 0; o < cout; o++) {
@@ -447,8 +462,8 @@ public final class ChannelPruner {
                 for (int a = 0; a < 2; a++) {
                     long in = a == 0 ? h : wd, out = a == 0 ? ho : wo, kern = (a == 0 ? kh : kw);
                     long total = Math.max(0, (out - 1) * st[a] + (kern - 1) * dl[a] + 1 - in);
-                    long small = total / 2, big = total - small;
-                    pads[a] = ap.equals("SAME_UPPER") ? small : big;
+                    long half = total / 2, big = total - half;
+                    pads[a] = ap.equals("SAME_UPPER") ? half : big;
                     pads[a + 2] = total - pads[a];
                 }
             }
@@ -476,7 +491,7 @@ public final class ChannelPruner {
             extra.add(new PruningGroup.Member(mapName, 1, 0, 0, cout, 1, PruningGroup.Role.PARAM, String.valueOf(outGroup)));
             String co = n.output(0) + ".nomap";
             nodes.set(idx, n.withOutputs(List.of(co)));
-            nodes.add(idx + 1, new Node(n.name() + ".folded_map", "Add", "", List.of(co, mapName), List.of(n.output(0)), Map.of()));
+            nodes.add(idx + 1, new Node(rw.freshNode(n.name() + ".folded_map"), "Add", "", List.of(co, mapName), List.of(n.output(0)), Map.of()));
         }
 
         private static boolean known(TensorType t, int... axes) {

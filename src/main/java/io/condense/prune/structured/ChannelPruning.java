@@ -53,7 +53,7 @@ public final class ChannelPruning implements io.condense.passes.GraphPass {
         List<String> un = new ArrayList<>();
         for (PruningGroup p : groups) if (!p.prunable()) un.add(p.sourceNodes() + ": " + String.join("; ", p.reasons()));
         Report rep = new Report(groups.size(), (int) groups.stream().filter(PruningGroup::prunable).count(), plan, un,
-                r.warnings(), g.parameterCount(), r.graph().parameterCount());
+                r.warnings(), Weights.count(g), Weights.count(r.graph()));
         return new Result(r.graph(), rep);
     }
 

@@ -61,7 +61,10 @@ public final class DependencyGraph {
     final Map<String, Layout> layouts = new HashMap<>();
     final Map<String, Transfer> transfers = new HashMap<>();
     final Map<String, Fixup> fixups = new LinkedHashMap<>();
-    /** Source node name -> group of its output channels. */
+    /** Identifies a node in the maps below (names may be empty or repeated; first outputs are unique). */
+    static String key(Node n) { return n.output(0); }
+
+    /** Source node (by {@link #key}) -> group of its output channels. */
     final Map<String, Integer> sourceGroup = new HashMap<>();
     private final List<PruningGroup> raw = new ArrayList<>();
     private int[] parent = new int[16];
@@ -395,9 +398,9 @@ public final class DependencyGraph {
         if (l != null && l.segs().stream().anyMatch(s -> s.block() != 1)) { blockAll(l, "Conv after a flatten"); return; }
         if (groups == 1) {
             if (l != null) members(l, n.input(1), 1, PruningGroup.Role.SINK, n);
-            int g = newGroup(cout, n.name());
+            int g = newGroup(cout, n.name().isEmpty() ? key(n) : n.name());
             Seg s = new Seg(g, 0, cout, 1);
-            sourceGroup.put(n.name(), g);
+            sourceGroup.put(key(n), g);
             member(s, n.input(1), 0, 0, PruningGroup.Role.SOURCE, n);
             if (b != null) member(s, n.input(2), 0, 0, PruningGroup.Role.PARAM, n);
             Layout out = new Layout(1, List.of(s));
@@ -416,7 +419,7 @@ public final class DependencyGraph {
             members(l, n.input(1), 0, PruningGroup.Role.SOURCE, n);
             if (b != null) members(l, n.input(2), 0, PruningGroup.Role.PARAM, n);
             layouts.put(n.output(0), l);
-            fixups.put(n.name(), (node, kept, rw) -> node.withAttribute("group", io.condense.ir.Attribute.of((long) kept.count(l))));
+            fixups.put(key(n), (node, kept, rw) -> node.withAttribute("group", io.condense.ir.Attribute.of((long) kept.count(l))));
             transfers.put(n.output(0), get -> {
                 double[] a = new double[l.units()];
                 for (int c = 0; c < a.length; c++) a[c] = b == null ? 0 : b.get(c);
@@ -449,8 +452,8 @@ public final class DependencyGraph {
             members(l, n.input(1), kAxis, PruningGroup.Role.SINK, n);
         }
         int nOut = (int) w.dim(nAxis);
-        int g = newGroup(nOut, n.name());
-        sourceGroup.put(n.name(), g);
+        int g = newGroup(nOut, n.name().isEmpty() ? key(n) : n.name());
+        sourceGroup.put(key(n), g);
         Seg s = new Seg(g, 0, nOut, 1);
         member(s, n.input(1), nAxis, 0, PruningGroup.Role.SOURCE, n);
         float beta = n.attrFloat("beta", 1f);
@@ -480,8 +483,8 @@ public final class DependencyGraph {
         }
         if (r < 1) return;
         int nOut = (int) w.dim(1);
-        int g = newGroup(nOut, n.name());
-        sourceGroup.put(n.name(), g);
+        int g = newGroup(nOut, n.name().isEmpty() ? key(n) : n.name());
+        sourceGroup.put(key(n), g);
         Seg s = new Seg(g, 0, nOut, 1);
         member(s, n.input(1), 1, 0, PruningGroup.Role.SOURCE, n);
         layouts.put(n.output(0), new Layout(r - 1, List.of(s)));
@@ -776,7 +779,7 @@ public final class DependencyGraph {
             transfers.put(o, get -> java.util.Arrays.copyOfRange(get.apply(in), u0, u0 + part.units()));
         }
         boolean input = fromInput;
-        fixups.put(n.name(), (node, kept, rw) -> {
+        fixups.put(key(n), (node, kept, rw) -> {
             long[] ns = new long[parts.size()];
             for (int i = 0; i < ns.length; i++) ns[i] = kept.width(parts.get(i));
             if (input) return node.withInputs(List.of(node.input(0), rw.addInitializer(node.name() + ".split", ns)));
@@ -824,7 +827,7 @@ public final class DependencyGraph {
         String in = n.input(0);
         transfers.put(n.output(0), get -> java.util.Arrays.copyOfRange(get.apply(in), u0, u0 + part.units()));
         Layout before = range(l, 0, (int) s, l.axis());
-        fixups.put(n.name(), (node, kept, rw) -> {
+        fixups.put(key(n), (node, kept, rw) -> {
             long[] ns = starts.clone(), ne = ends.clone();
             ns[h] = kept.width(before);
             ne[h] = ns[h] + kept.width(part);
@@ -903,7 +906,7 @@ public final class DependencyGraph {
         transfers.put(n.output(0), get -> get.apply(n.input(0)));
         Layout o = out;
         if (shape[ax] > 0) {
-            fixups.put(n.name(), (node, kept, rw) -> {
+            fixups.put(key(n), (node, kept, rw) -> {
                 long[] ns = shape.clone();
                 ns[ax] = kept.width(o);
                 return node.withInputs(List.of(node.input(0), rw.addInitializer(node.name() + ".shape", ns)));
