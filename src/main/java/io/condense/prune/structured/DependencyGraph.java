@@ -85,11 +85,15 @@ public final class DependencyGraph {
 
     /** Folds small constants (so weights behind Constant/Reshape/Unsqueeze become initializers) and analyses. */
     public static DependencyGraph build(Graph g) {
-        Graph norm = new ConstantFolding(ConstantFolding::cpu, 1 << 16).apply(g);
-        norm = new DeadCodeElimination().apply(norm).sorted();
-        DependencyGraph d = new DependencyGraph(norm);
+        DependencyGraph d = new DependencyGraph(normalize(g));
         d.analyse();
         return d;
+    }
+
+    /** {@code g} with Constant nodes and small constant computations folded into initializers, sorted. */
+    public static Graph normalize(Graph g) {
+        Graph norm = new ConstantFolding(ConstantFolding::cpu, 1 << 16).apply(g);
+        return new DeadCodeElimination().apply(norm).sorted();
     }
 
     /** The graph the groups refer to (the input with small constants folded). */
