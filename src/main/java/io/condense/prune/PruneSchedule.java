@@ -110,12 +110,13 @@ public final class PruneSchedule {
                         double va = validation == null ? Double.NaN : Trainer.evaluate(tape, validation, 256);
                         line(out, log, String.format(Locale.ROOT, "epoch %d: loss %.4f train acc %.4f val acc %.4f sparsity %.4f", epochIndex, st.loss(),
                                 st.trainAccuracy(), va, last.overallSparsity()));
-                        if (it == k) best.offer(tape, va, last.overallSparsity());
+                        if (it == k) best.offer(tape, va, last.overallSparsity(), last);
                     }
                 }
             }
             case AGP -> {
-                long nSteps = Math.max(1, Math.round(cfg.pruneFraction() * total / chunk));
+                // the last update (j = n) must happen before training ends: n dt < total
+                long nSteps = Math.max(1, Math.min(Math.round(cfg.pruneFraction() * total / chunk), (total - 1) / chunk));
                 long done = 0, sinceEval = 0;
                 int ci = 0;
                 double si = cfg.initialSparsity();
@@ -139,10 +140,10 @@ public final class PruneSchedule {
                         double va = validation == null ? Double.NaN : Trainer.evaluate(tape, validation, 256);
                         line(out, log, String.format(Locale.ROOT, "step %d/%d: loss %.4f val acc %.4f sparsity %.4f", done, total, st.loss(), va,
                                 last == null ? 0 : last.overallSparsity()));
-                        if (atFinal) best.offer(tape, va, last.overallSparsity());
+                        if (atFinal) best.offer(tape, va, last.overallSparsity(), last);
                     }
                 }
-                if (best.graph == null) best.offer(tape, validation == null ? Double.NaN : Trainer.evaluate(tape, validation, 256), last.overallSparsity());
+                if (best.graph == null) best.offer(tape, validation == null ? Double.NaN : Trainer.evaluate(tape, validation, 256), last.overallSparsity(), last);
             }
         }
         return new Result(best.graph, best.acc, best.sparsity, log, last);
@@ -152,13 +153,27 @@ public final class PruneSchedule {
         Graph graph;
         double acc = Double.NEGATIVE_INFINITY, sparsity;
 
-        void offer(Tape tape, double va, double s) {
+        PrunePass pass;
+
+        void offer(Tape tape, double va, double s, PrunePass p) {
             if (graph == null || Double.isNaN(va) || va > acc) {
-                graph = tape.toGraph();
+                graph = positiveZeros(tape.toGraph(), p);
                 acc = va;
                 sparsity = s;
             }
         }
+    }
+
+    /** Masked weights as +0.0 (the optimizer's multiply by the mask leaves -0.0 where a weight was negative). */
+    static Graph positiveZeros(Graph g, PrunePass p) {
+        Graph.Builder b = g.toBuilder();
+        for (Map.Entry<String, Tensor> m : p.masks().entrySet()) {
+            Tensor t = g.initializers().get(m.getKey());
+            float[] w = t.toFloatArray().clone(), k = m.getValue().toFloatArray();
+            for (int i = 0; i < w.length; i++) if (k[i] == 0f || w[i] == 0f) w[i] = 0f;
+            b.initializer(m.getKey(), Tensor.of(w, t.shape()));
+        }
+        return b.build();
     }
 
     /** Prunes the tape's current weights with {@code p} and installs the masks in the optimizer. */
