@@ -54,7 +54,18 @@ public final class PruneCommand implements Callable<Integer> {
 
     /** Everything a method may use. */
     public record Request(Graph model, PruneCommand options, PrintStream out) {
-        /** Calibration feeds from --data (the training images or a .pb stack). */
+        /** {non-zero, total} values of all floating initializers (weights and biases). */
+    static long[] nonZeroParameters(Graph g) {
+        long nz = 0, t = 0;
+        for (Tensor x : g.initializers().values()) {
+            if (!x.dtype().isFloating()) continue;
+            for (float v : x.toFloatArray()) if (v != 0f) nz++;
+            t += x.size();
+        }
+        return new long[] {nz, t};
+    }
+
+    /** Calibration feeds from --data (the training images or a .pb stack). */
         public Iterable<Map<String, Tensor>> calibration() { return options.calibration(model); }
 
         public double sparsity() { return options.sparsity; }
@@ -231,6 +242,8 @@ public final class PruneCommand implements Callable<Integer> {
             perLayerOut.put(l.weight(), Math.round(1e6 * zz / (double) f.length) / 1e6);
         }
         stdout.printf(Locale.ROOT, "sparsity: %.4f of %d prunable weights (%.1fx fewer non-zero weights)%n", (double) z / t, t, t / (double) Math.max(1, t - z));
+        long[] nz = nonZeroParameters(res.best());
+        stdout.printf(Locale.ROOT, "non-zero parameters: %d of %d (%.1fx fewer)%n", nz[0], nz[1], nz[1] / (double) Math.max(1, nz[0]));
         extra.put("criterion", crit);
         extra.put("granularity", gran.toString());
         extra.put("sparsity_per_layer", perLayerOut);
@@ -250,6 +263,17 @@ public final class PruneCommand implements Callable<Integer> {
             }
         }
         return new Outcome(res.best(), new UnstructuredRun(method, pc, sc), extra);
+    }
+
+    /** {non-zero, total} values of all floating initializers (weights and biases). */
+    static long[] nonZeroParameters(Graph g) {
+        long nz = 0, t = 0;
+        for (Tensor x : g.initializers().values()) {
+            if (!x.dtype().isFloating()) continue;
+            for (float v : x.toFloatArray()) if (v != 0f) nz++;
+            t += x.size();
+        }
+        return new long[] {nz, t};
     }
 
     /** Calibration feeds from --data: MNIST training images (folder) or a .pb stack. */

@@ -212,5 +212,4 @@ public final class PruneSchedule {
         if (out != null) out.println(s);
     }
 
-    static String fmt(double[] v) { return Arrays.toString(v); }
 }
