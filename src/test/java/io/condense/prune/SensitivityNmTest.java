@@ -98,4 +98,30 @@ class SensitivityNmTest {
         assertTrue(pp.report().get(0).skipped().contains("1 input channels are not a multiple of 4"), pp.report().toString());
         assertEquals(0.5, pp.report().get(1).sparsity(), 1e-9);
     }
+
+    /** Every method's defaults work on the built-in models the CLI help names (random calibration images). */
+    @Test void defaultsOnBuiltInModels() {
+        for (String name : io.condense.train.Models.NAMES) {
+            Graph g = io.condense.train.Models.byName(name, 1);
+            var calib = io.condense.quant.CalibrationData.random(g.inputs().get(0), 8, 2, 5, 0f, 1f);
+            // the CLI methods: magnitude, global, wanda, sparsegpt, 2:4 (with sparsegpt, the costliest criterion)
+            List<Object[]> methods = List.of(new Object[] {"magnitude", Granularity.LAYER}, new Object[] {"magnitude", Granularity.GLOBAL},
+                    new Object[] {"wanda", Granularity.OUTPUT}, new Object[] {"sparsegpt", Granularity.LAYER}, new Object[] {"sparsegpt", Granularity.nm(2, 4)});
+            for (Object[] m : methods) {
+                String c = (String) m[0];
+                Granularity gr = (Granularity) m[1];
+                PrunePass p = new PrunePass(PruneConfig.of(c, gr, 0.5), calib, null, null);
+                Graph out = p.apply(g);
+                for (PrunePass.LayerResult r : p.report()) {
+                    // per-output rounding: resnet-small stem rows have 9 weights (5 of 9 pruned)
+                    if (gr.kind() != Granularity.Kind.GLOBAL && r.skipped().isEmpty()) assertEquals(0.5, r.sparsity(), 0.06, name + " " + c + " " + gr + " " + r);
+                }
+                if (gr.kind() == Granularity.Kind.GLOBAL) assertEquals(0.5, p.overallSparsity(), 1e-4);
+                assertEquals(g.initializers().size(), out.initializers().size());
+            }
+        }
+        // MACs per sample: LeNet-5 conv1 [20,1,5,5] on 24x24 outputs
+        PrunableLayer conv1 = PrunableLayer.find(io.condense.train.Models.lenet5(1)).get(0);
+        assertEquals(500L * 24 * 24, conv1.macs());
+    }
 }
