@@ -100,8 +100,15 @@ class SensitivityNmTest {
     }
 
     /** Every method's defaults work on the built-in models the CLI help names (random calibration images). */
-    @Test void defaultsOnBuiltInModels() {
-        for (String name : io.condense.train.Models.NAMES) {
+    @Test @org.junit.jupiter.api.Tag("slow") void defaultsOnBuiltInModels() {
+        for (String name : io.condense.train.Models.NAMES) defaultsOn(name);
+    }
+
+    /** The default-run share of {@link #defaultsOnBuiltInModels}: LeNet-300-100 only. */
+    @Test void defaultsOnLenet300100() { defaultsOn("lenet-300-100"); }
+
+    private static void defaultsOn(String name) {
+        {
             Graph g = io.condense.train.Models.byName(name, 1);
             var calib = io.condense.quant.CalibrationData.random(g.inputs().get(0), 8, 2, 5, 0f, 1f);
             // the CLI methods: magnitude, global, wanda, sparsegpt, 2:4 (with sparsegpt, the costliest criterion)
@@ -120,6 +127,9 @@ class SensitivityNmTest {
                 assertEquals(g.initializers().size(), out.initializers().size());
             }
         }
+    }
+
+    @Test void convMacs() {
         // MACs per sample: LeNet-5 conv1 [20,1,5,5] on 24x24 outputs
         PrunableLayer conv1 = PrunableLayer.find(io.condense.train.Models.lenet5(1)).get(0);
         assertEquals(500L * 24 * 24, conv1.macs());
