@@ -80,6 +80,9 @@ public final class PruneCommand implements Callable<Integer> {
         METHODS.put("wanda", unstructured("wanda", Granularity.OUTPUT, "|w| * ||x||, per output (Sun et al. 2023); needs --data"));
         METHODS.put("sparsegpt", unstructured("sparsegpt", Granularity.LAYER, "OBS with weight updates (Frantar & Alistarh 2023); needs --data"));
         METHODS.put("2:4", unstructured("magnitude", Granularity.nm(2, 4), "2 of every 4 input channels (sparse tensor cores); --criterion magnitude|wanda|sparsegpt"));
+        METHODS.put("channels", StructuredMethods.channels());
+        METHODS.put("heads", StructuredMethods.transformer(true));
+        METHODS.put("ffn", StructuredMethods.transformer(false));
     }
 
     /** An unstructured/N:M method with a default criterion ({@code --criterion} overrides it). */
@@ -94,7 +97,7 @@ public final class PruneCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "float ONNX model")
     Path model;
 
-    @Option(names = "--method", required = true, description = "magnitude | global | wanda | sparsegpt | 2:4")
+    @Option(names = "--method", required = true, description = "magnitude | global | wanda | sparsegpt | 2:4 | channels | heads | ffn")
     String method;
 
     @Option(names = "--sparsity", defaultValue = "0.5", description = "fraction of weights to zero, in [0, 1) (default ${DEFAULT-VALUE}; 2:4 implies 0.5)")
@@ -144,6 +147,10 @@ public final class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--threads", defaultValue = "0", description = "ND4J threads (0 = all cores, or 1 when the machine is busy)")
     int threads;
+
+    /** --text/--tokenizer calibration sentences for heads/ffn. */
+    @picocli.CommandLine.Mixin
+    TextDataOptions textData = new TextDataOptions();
 
     @Option(names = "--out", required = true, description = "output ONNX file")
     Path out;
