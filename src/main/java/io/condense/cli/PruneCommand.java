@@ -139,7 +139,7 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--sensitivity", description = "sensitivity.csv from `condense sensitivity`: per-layer sparsities for the --sparsity target")
     Path sensitivity;
 
-    @Option(names = "--budget", defaultValue = "params", description = "with --sensitivity: the target counts params | macs (default ${DEFAULT-VALUE})")
+    @Option(names = "--budget", defaultValue = "params", description = "with --sensitivity: the target counts params | macs; with --method channels, macs makes --sparsity the fraction of MACs to remove (default ${DEFAULT-VALUE})")
     String budget;
 
     @Option(names = "--seed", defaultValue = "1", description = "fine-tuning seed (default ${DEFAULT-VALUE})")

@@ -21,11 +21,17 @@ final class StructuredMethods {
 
     static PruneCommand.Method channels() {
         return new PruneCommand.Method() {
-            @Override public String description() { return "remove --sparsity of the channels of every dependency group (Conv/Gemm/MatMul outputs; L1 or --criterion l2)"; }
+            @Override public String description() { return "remove --sparsity of the channels of every dependency group (Conv/Gemm/MatMul outputs; L1 or --criterion l2); with --budget macs, --sparsity is the fraction of MACs to remove"; }
 
             @Override public PruneCommand.Outcome run(PruneCommand.Request r) {
                 String crit = r.options().criterion == null ? "l1" : r.options().criterion.equals("magnitude") ? "l1" : r.options().criterion;
-                ChannelPruning.Result res = new ChannelPruning(new ChannelPruning.Config(r.sparsity(), crit)).run(r.model());
+                double ratio = r.sparsity();
+                boolean macs = r.options().budget.equalsIgnoreCase("macs");
+                if (macs) {
+                    ratio = ChannelPruning.ratioForMacs(r.model(), r.sparsity(), crit);
+                    r.out().printf("channel ratio %.4f removes %.0f%% of the MACs%n", ratio, r.sparsity() * 100);
+                }
+                ChannelPruning.Result res = new ChannelPruning(new ChannelPruning.Config(ratio, crit)).run(r.model());
                 ChannelPruning.Report rep = res.report();
                 if (rep.prunable() == 0) throw new ModelException("nothing prunable: " + rep.groups() + " channel groups, none can be pruned ("
                         + String.join("; ", rep.unprunable().stream().limit(3).toList()) + ")");
@@ -38,7 +44,10 @@ final class StructuredMethods {
                 extra.put("channels_removed", removed);
                 extra.put("params_before", rep.paramsBefore());
                 extra.put("params_after", rep.paramsAfter());
-                return new PruneCommand.Outcome(res.graph(), new StructuredRun("channels", r.sparsity(), crit, 0), extra);
+                extra.put("macs_before", io.condense.prune.structured.Macs.count(r.model()));
+                extra.put("macs_after", io.condense.prune.structured.Macs.count(res.graph()));
+                r.out().printf("MACs per sample: %,d -> %,d%n", extra.get("macs_before"), extra.get("macs_after"));
+                return new PruneCommand.Outcome(res.graph(), new StructuredRun("channels", ratio, crit, 0), extra);
             }
         };
     }

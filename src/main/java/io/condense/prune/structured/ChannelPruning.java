@@ -57,6 +57,22 @@ public final class ChannelPruning implements io.condense.passes.GraphPass {
         return new Result(r.graph(), rep);
     }
 
+    /**
+     * The uniform channel ratio whose pruned graph keeps at most {@code 1 - macsFraction} of the MACs of {@code g}
+     * (bisection over the ratio; each step prunes and counts).
+     */
+    public static double ratioForMacs(Graph g, double macsFraction, String criterion) {
+        if (!(macsFraction >= 0 && macsFraction < 1)) throw new ModelException("MACs fraction must be in [0, 1), got " + macsFraction);
+        long base = Macs.count(g);
+        double target = base * (1 - macsFraction), lo = 0, hi = 0.95;
+        for (int i = 0; i < 12; i++) {
+            double mid = (lo + hi) / 2;
+            long m = Macs.count(new ChannelPruning(new Config(mid, criterion)).apply(g));
+            if (m > target) lo = mid; else hi = mid;
+        }
+        return hi;
+    }
+
     /** The lowest-scoring {@code round(ratio * size)} channels of every prunable group (keeping one at least). */
     public static Map<Integer, int[]> plan(DependencyGraph dg, GroupImportance imp, double ratio) {
         Map<Integer, int[]> plan = new LinkedHashMap<>();
