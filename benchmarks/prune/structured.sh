@@ -15,15 +15,17 @@ mkdir -p "$WORK"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 acc() { ./condense eval "$1" --data "$DATA" | grep -iE "accuracy" | tail -1; }
 MODELS=()
+set -o pipefail
 for m in lenet5 resnet-small; do
+  lr=0.02; [ "$m" = resnet-small ] && lr=0.05
   dense="$WORK/$m.onnx" pruned="$WORK/$m-ch50.onnx" ft="$WORK/$m-ch50-ft.onnx"
-  [ -f "$dense" ] || ./condense train --model "$m" --data "$DATA" --epochs "$EPOCHS" --limit "$LIMIT" --seed 1 --quiet --out "$dense" | tail -1
+  [ -f "$dense" ] || ./condense train --model "$m" --data "$DATA" --epochs "$EPOCHS" --lr "$lr" --limit "$LIMIT" --seed 1 --quiet --out "$dense" | tail -1
   echo "== $m"
   ./condense prune "$dense" --method channels --budget macs --sparsity 0.5 --out "$pruned" | grep -E "channel ratio|channel groups|MACs|saved"
   echo "dense      : $(acc "$dense")"
   echo "pruned     : $(acc "$pruned")"
   if [ "$FT" -gt 0 ]; then
-    ./condense train --model "$pruned" --data "$DATA" --epochs "$FT" --lr 0.01 --limit "$LIMIT" --seed 1 --quiet --out "$ft" | tail -1
+    ./condense train --model "$pruned" --data "$DATA" --epochs "$FT" --lr "$(awk "BEGIN{print $lr/5}")" --limit "$LIMIT" --seed 1 --quiet --out "$ft" | tail -1
     echo "fine-tuned : $(acc "$ft")"
     MODELS+=("$ft")
   fi
