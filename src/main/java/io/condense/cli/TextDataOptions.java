@@ -53,11 +53,13 @@ public final class TextDataOptions {
     }
 
     /** The tokenizer: {@code --tokenizer}, else the one found with the first of {@code models} that has one; close it. */
-    public Tokenizer tokenizer(List<Path> models) {
-        if (tokenizer != null) return HfTokenizer.load(tokenizer, maxLength);
+    public Tokenizer tokenizer(List<Path> models) { return tokenizer(models, maxLength); }
+
+    private Tokenizer tokenizer(List<Path> models, int maxLen) {
+        if (tokenizer != null) return HfTokenizer.load(tokenizer, maxLen);
         for (Path m : models) {
             ModelSource.TokenizerFile t = ModelSource.findTokenizer(m);
-            if (t != null) return HfTokenizer.fromJson(t.json(), t.origin(), maxLength);
+            if (t != null) return HfTokenizer.fromJson(t.json(), t.origin(), maxLen);
         }
         throw new ModelException("no tokenizer found with " + models.get(0) + " (no *tokenizer*.json in a jar, no tokenizer.json beside "
                 + "the .onnx); pass --tokenizer FILE");
@@ -72,7 +74,8 @@ public final class TextDataOptions {
     public List<TextBatch> batches(Graph g, List<Path> models, int batchSize, int defaultSamples) {
         TextData.checkTextInputs(g);
         List<String> s = sentences(defaultSamples);
-        try (Tokenizer tok = tokenizer(models)) {
+        int fixed = TextData.fixedSequenceLength(g);
+        try (Tokenizer tok = tokenizer(models, maxLength == 0 && fixed > 0 ? fixed : maxLength)) {
             return TextData.batches(g, tok, s, batchSize);
         }
     }

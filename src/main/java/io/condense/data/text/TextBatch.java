@@ -52,6 +52,9 @@ public record TextBatch(List<String> sentences, long[][] ids, long[][] mask, lon
                 case TOKEN_TYPE_IDS -> typeIds;
             };
             DType dt = in.type().dtype() == null ? DType.INT64 : in.type().dtype();
+            if (role(in) != Role.ATTENTION_MASK && !dt.isInteger()) {
+                throw new ModelException("model input '" + in.name() + "' is " + dt + ", not integer token ids: this is not a text model input");
+            }
             feeds.put(in.name(), tensor(src, dt, in.name()));
         }
         return feeds;

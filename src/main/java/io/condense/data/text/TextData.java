@@ -107,6 +107,10 @@ public final class TextData {
             if (t.dims().get(1).isKnown()) fixedLen = (int) t.dims().get(1).value();
         }
         if (fixedLen > 0 && fixedLen < 2) throw new ModelException("model's fixed sequence length " + fixedLen + " is too short");
+        if (fixedLen > 0 && tok.maxLength() > fixedLen) {
+            throw new ModelException("the model's fixed sequence length " + fixedLen + " is shorter than the tokenizer's max length "
+                    + tok.maxLength() + " (load the tokenizer with max length " + fixedLen + ")");
+        }
         int bs = fixedBatch > 0 ? fixedBatch : batchSize;
         List<String> use = sentences;
         if (fixedBatch > 0) {
@@ -115,6 +119,15 @@ public final class TextData {
             use = sentences.subList(0, n);
         }
         return batches(tok, use, bs, fixedLen);
+    }
+
+    /** The sequence length the model's text inputs fix ([batch, N]), or 0 when it is symbolic. */
+    public static int fixedSequenceLength(Graph g) {
+        for (ValueInfo in : g.inputs()) {
+            TensorType t = in.type();
+            if (t.hasRank() && t.rank() == 2 && t.dims().get(1).isKnown()) return (int) t.dims().get(1).value();
+        }
+        return 0;
     }
 
     /** Each batch as feeds keyed by {@code g}'s input names (only the inputs the model has, in its dtypes). */

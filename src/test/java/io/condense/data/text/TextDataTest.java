@@ -176,4 +176,23 @@ class TextDataTest {
                 TestData.require("onnx/node/test_relu/model.onnx")), tmp, 0));
         assertTrue(e.getMessage().contains("matches no model input"), e.getMessage());
     }
+
+    @Test
+    void fixedShapeModelsAndNonTextInputs() {
+        Graph g = Graph.builder().name("fixed").addInput(new ValueInfo("input_ids", TensorType.of(DType.INT64, 2, 16)))
+                .addOutput(new ValueInfo("y", TensorType.of(DType.INT64, 2, 16)))
+                .addNode(new io.condense.ir.Node("id", "Identity", "", List.of("input_ids"), List.of("y"), Map.of())).opset("", 17).build();
+        assertEquals(16, TextData.fixedSequenceLength(g));
+        try (HfTokenizer t16 = HfTokenizer.fromJson(miniLmJson, "x", 16)) {
+            List<TextBatch> b = TextData.batches(g, t16, List.of("a", "b", "c", "d", "e"), 32);
+            assertEquals(2, b.size(), "the model's batch of 2 wins; the fifth sentence is dropped");
+            assertEquals(16, b.get(1).length(), "padded to the fixed length");
+            assertEquals(List.of("c", "d"), b.get(1).sentences());
+        }
+        ModelException e = assertThrows(ModelException.class, () -> TextData.batches(g, bert, List.of("a", "b"), 2));
+        assertTrue(e.getMessage().contains("fixed sequence length 16 is shorter than the tokenizer's max length 128"), e.getMessage());
+        TextBatch b = TextData.batches(bert, List.of("a"), 1, 0).get(0);
+        e = assertThrows(ModelException.class, () -> b.feeds(List.of(new ValueInfo("input", TensorType.of(DType.FLOAT32, 1, 3)))));
+        assertTrue(e.getMessage().contains("not integer token ids"), e.getMessage());
+    }
 }
