@@ -7,7 +7,6 @@ import io.condense.data.text.Tokenizer;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Tensor;
-import io.condense.onnx.ModelSource;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -57,12 +56,7 @@ public final class TextDataOptions {
 
     private Tokenizer tokenizer(List<Path> models, int maxLen) {
         if (tokenizer != null) return HfTokenizer.load(tokenizer, maxLen);
-        for (Path m : models) {
-            ModelSource.TokenizerFile t = ModelSource.findTokenizer(m);
-            if (t != null) return HfTokenizer.fromJson(t.json(), t.origin(), maxLen);
-        }
-        throw new ModelException("no tokenizer found with " + models.get(0) + " (no *tokenizer*.json in a jar, no tokenizer.json beside "
-                + "the .onnx); pass --tokenizer FILE");
+        return HfTokenizer.forModel(models, maxLen);
     }
 
     /** Text batches for {@code g} (loaded from {@code model}). */
