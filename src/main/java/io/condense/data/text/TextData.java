@@ -49,7 +49,7 @@ public final class TextData {
         List<String> out = new ArrayList<>();
         for (String s : text.split("\\R")) {
             String t = s.strip();
-            if (!t.isEmpty() && !t.startsWith("\u0000")) out.add(t);
+            if (!t.isEmpty()) out.add(t);
         }
         return out;
     }

@@ -142,6 +142,9 @@ class TextDataTest {
         assertEquals(DType.INT32, f.get("input_ids").dtype());
         assertArrayEquals(new long[] {2, 3}, f.get("input_ids").shape());
         assertEquals(101, f.get("input_ids").getLong(0));
+        Map<String, Tensor> withPos = b.get(1).feeds(List.of(new ValueInfo("input_ids", TensorType.of(DType.INT64, -1, -1)),
+                new ValueInfo("position_ids", TensorType.of(DType.INT64, -1, -1))));
+        assertArrayEquals(new long[] {0, 1, 2, 0, 1, 2}, withPos.get("position_ids").toLongArray());
         assertThrows(ModelException.class, () -> b.get(0).feeds(List.of(new ValueInfo("pixels", TensorType.of(DType.FLOAT32, new long[] {1, 3})))));
     }
 
