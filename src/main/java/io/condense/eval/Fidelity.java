@@ -274,21 +274,28 @@ public final class Fidelity {
         return pearson(ranks(x), ranks(y));
     }
 
-    /** Ranks 1..n of {@code v}; tied values share the mean of their ranks. */
+    /** Ranks 1..n of {@code v}; tied values share the mean of their ranks (primitive arrays only: pairs can be millions). */
     public static double[] ranks(double[] v) {
-        int n = v.length;
-        Integer[] idx = new Integer[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        Arrays.sort(idx, (p, q) -> Double.compare(v[p], v[q]));
-        double[] r = new double[n];
-        for (int i = 0; i < n; ) {
-            int j = i;
-            while (j + 1 < n && Double.compare(v[idx[j + 1]], v[idx[i]]) == 0) j++;
-            double avg = (i + j) / 2.0 + 1;
-            for (int k = i; k <= j; k++) r[idx[k]] = avg;
-            i = j + 1;
+        double[] sorted = v.clone();
+        Arrays.sort(sorted);
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            int lo = bound(sorted, v[i], false), hi = bound(sorted, v[i], true); // [lo, hi) hold the value
+            r[i] = (lo + hi - 1) / 2.0 + 1;
         }
         return r;
+    }
+
+    /** First index whose value is >= x ({@code upper}: > x), in {@link Double#compare} order. */
+    private static int bound(double[] a, double x, boolean upper) {
+        int lo = 0, hi = a.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = Double.compare(a[mid], x);
+            if (c < 0 || (upper && c == 0)) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /** Pearson correlation coefficient (NaN when either side is constant). */

@@ -138,6 +138,11 @@ public final class TextData {
         return out;
     }
 
+    /** Shorthand: {@code feeds(g, batches(g, tok, sentences, batchSize))}. */
+    public static List<Map<String, Tensor>> feeds(Graph g, Tokenizer tok, List<String> sentences, int batchSize) {
+        return feeds(g, batches(g, tok, sentences, batchSize));
+    }
+
     /** Throws unless every input of {@code g} is a text input (ids, mask, type ids) and the ids are among them. */
     public static void checkTextInputs(Graph g) {
         if (g.inputs().isEmpty()) throw new ModelException("the model has no inputs");
