@@ -39,14 +39,23 @@ public final class TextDataOptions {
             description = "skip the first K sentences (keeps calibration and evaluation sentences disjoint)")
     int offset;
 
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** Bad option values are usage errors (exit 2). */
+    private RuntimeException usage(String msg) {
+        return mixee != null ? new picocli.CommandLine.ParameterException(mixee.commandLine(), msg) : new ModelException(msg);
+    }
+
     /** True when {@code --text} was given. */
     public boolean given() { return text != null; }
 
     /** The selected sentences: {@code --offset}, then {@code --samples} (or {@code defaultSamples}; <= 0 = all). */
     public List<String> sentences(int defaultSamples) {
         if (text == null) throw new ModelException("no --text given");
-        if (maxLength < 0) throw new ModelException("--max-length must be >= 0, got " + maxLength);
-        if (samples != null && samples <= 0) throw new ModelException("--samples must be positive, got " + samples);
+        if (maxLength < 0) throw usage("--max-length must be >= 0, got " + maxLength);
+        if (samples != null && samples <= 0) throw usage("--samples must be positive, got " + samples);
+        if (offset < 0) throw usage("--offset must be >= 0, got " + offset);
         List<String> all = text.equals("builtin") ? TextData.builtinCalibrationText() : TextData.readLines(Path.of(text));
         return TextData.select(all, offset, samples != null ? samples : defaultSamples);
     }

@@ -85,6 +85,8 @@ class TextCommandsTest {
         CliTest.cli("quantize", tinyBert.toString(), "--out", dir.resolve("x.onnx").toString()).failsWith(2, "--calib DATA or --text FILE");
         CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--out", dir.resolve("x.onnx").toString())
                 .failsWith(1, "no tokenizer found with");
+        CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(), "--samples", "0",
+                "--out", dir.resolve("x.onnx").toString()).failsWith(2, "--samples must be positive");
         CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(), "--offset", "200",
                 "--out", dir.resolve("x.onnx").toString()).failsWith(1, "offset 200 is beyond the 200 sentences");
     }
