@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.condense.ir.ModelException;
 import io.condense.onnx.ModelFiles;
+import io.condense.onnx.ModelSource;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -23,6 +24,13 @@ public final class HfTokenizer implements Tokenizer {
     /** Maximum length when neither the caller nor the file's truncation gives one (BERT's position table). */
     public static final int DEFAULT_MAX_LENGTH = 512;
 
+    static {
+        // never download: the CPU library inside the jar is the one to use (DJL would otherwise fetch a CUDA flavour
+        // of the library on a machine with a GPU); the user may still override both
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+        if (System.getProperty("RUST_FLAVOR") == null && System.getenv("RUST_FLAVOR") == null) System.setProperty("RUST_FLAVOR", "cpu");
+    }
+
     private final HuggingFaceTokenizer tok;
     private final int maxLength;
     private final long padId;
@@ -38,6 +46,21 @@ public final class HfTokenizer implements Tokenizer {
     /** Reads {@code file}; {@code maxLength <= 0} takes the file's truncation length (else {@value #DEFAULT_MAX_LENGTH}). */
     public static HfTokenizer load(Path file, int maxLength) {
         return fromJson(ModelFiles.readAll(file, "tokenizer file"), file.toString(), maxLength);
+    }
+
+    /**
+     * The tokenizer that comes with a model file: a {@code *tokenizer*.json} entry of its jar, or a tokenizer.json
+     * beside the .onnx ({@link ModelSource#findTokenizer}); the first of {@code models} that has one is used.
+     *
+     * @throws ModelException when none of them has a tokenizer
+     */
+    public static HfTokenizer forModel(List<Path> models, int maxLength) {
+        for (Path m : models) {
+            ModelSource.TokenizerFile t = ModelSource.findTokenizer(m);
+            if (t != null) return fromJson(t.json(), t.origin(), maxLength);
+        }
+        throw new ModelException("no tokenizer found with " + models.get(0) + " (no *tokenizer*.json in a jar, no tokenizer.json beside "
+                + "the .onnx); give a tokenizer.json explicitly (--tokenizer FILE)");
     }
 
     /** Parses tokenizer.json bytes; {@code what} names the source in error messages. */
@@ -66,8 +89,9 @@ public final class HfTokenizer implements Tokenizer {
                     "padding", "false"));
         } catch (IOException | RuntimeException e) {
             throw new ModelException("cannot load tokenizer " + what + ": " + firstLine(String.valueOf(e.getMessage())));
-        } catch (UnsatisfiedLinkError e) {
-            throw new ModelException("the native tokenizers library (DJL) cannot be loaded on this platform: " + e.getMessage());
+        } catch (LinkageError e) {
+            throw new ModelException("the native tokenizers library (DJL, extracted to ~/.djl.ai or $DJL_CACHE_DIR) cannot be loaded: "
+                    + firstLine(String.valueOf(e.getMessage())));
         }
         return new HfTokenizer(t, len, pad, type + ", " + vocabSize + "-token vocabulary");
     }
