@@ -93,7 +93,14 @@ final class HtmlReport {
                 .append("<th>weights before</th><th>weights after</th><th>activations after</th><th>sparsity before</th><th>sparsity after</th></tr>\n");
         Map<String, LayerTable.Layer> after = new HashMap<>();
         for (LayerTable.Layer a : r.layersAfter) after.put(a.node(), a);
-        for (LayerTable.Layer b : r.layersBefore) {
+        List<LayerTable.Layer> rows = new ArrayList<>(r.layersBefore);
+        Set<String> seen = new HashSet<>();
+        for (LayerTable.Layer b : r.layersBefore) seen.add(b.node());
+        for (LayerTable.Layer a : r.layersAfter) {
+            // layers whose weight the compression made visible (e.g. folded from a Reshape) appear after the others
+            if (seen.add(a.node())) rows.add(new LayerTable.Layer(a.node(), a.op(), a.weight(), a.parameters(), "float32 (computed)", "float", Double.NaN));
+        }
+        for (LayerTable.Layer b : rows) {
             LayerTable.Layer a = after.get(b.node());
             h.append("<tr><td class=\"l\">").append(esc(b.node())).append("</td><td class=\"l\">").append(esc(b.op())).append("</td><td>").append(b.parameters())
                     .append("</td>").append(prec(b.precision())).append(a == null ? "<td>-</td><td>-</td>" : prec(a.precision()) + "<td>" + a.activations() + "</td>")
@@ -127,7 +134,7 @@ final class HtmlReport {
         h.append("<img alt=\"").append(esc(alt)).append("\" src=\"data:image/png;base64,").append(b64).append("\">\n");
     }
 
-    private static String prec(String p) { return "<td class=\"p-" + esc(p) + "\">" + esc(p) + "</td>"; }
+    private static String prec(String p) { return "<td class=\"p-" + esc(p.split(" ")[0]) + "\">" + esc(p) + "</td>"; }
 
     private static String speed(double a, double b) {
         return Double.isNaN(a) || Double.isNaN(b) || b <= 0 ? "" : String.format(Locale.ROOT, "%.2fx faster", a / b);
@@ -137,7 +144,7 @@ final class HtmlReport {
 
     private static String f2(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2f", v); }
 
-    private static String pct(double v) { return String.format(Locale.ROOT, "%.1f%%", 100 * v); }
+    private static String pct(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * v); }
 
     static String esc(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
