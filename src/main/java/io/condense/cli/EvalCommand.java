@@ -25,7 +25,10 @@ import java.util.concurrent.Callable;
 
 /** {@code eval}: test-set accuracy of an ONNX classifier on MNIST-format data. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Print the test accuracy of an ONNX image classifier on MNIST-format IDX data (pixels scaled to [0, 1]).")
+        description = "Print the test accuracy of an ONNX image classifier on MNIST-format IDX data.",
+        footer = {"", "Pixel scale: --scale, else the one the model records (condense.preprocessing), else 1/255 (0..1).",
+                "", "Examples:", "  condense eval lenet5.onnx --data ../shared/data/mnist",
+                "  condense eval mnist-8.onnx --data ../shared/data/mnist --scale 1      (a model that takes 0..255)"})
 public final class EvalCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "model (.onnx)")
     Path model;
@@ -41,6 +44,9 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N images (0 = all)")
     int limit;
+
+    @Option(names = "--scale", paramLabel = "S", description = "pixel multiplier (1/255 = pixels 0..1, 1 = 0..255); default: the model's recorded one, else 1/255")
+    Double scale;
 
     PrintStream stdout = System.out;
 
@@ -68,7 +74,8 @@ public final class EvalCommand implements Callable<Integer> {
     double accuracy() {
         Graph g = OnnxImporter.load(model);
         if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
-        Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"));
+        double pixelScale = io.condense.data.Preprocessing.pixelScale(g, scale, System.err::println);
+        Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"), (float) pixelScale);
         if (limit > 0) d = d.head(limit);
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();

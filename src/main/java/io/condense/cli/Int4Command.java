@@ -20,7 +20,9 @@ import java.util.concurrent.Callable;
 
 /** {@code int4}: weight-only group-wise 4-bit quantization (RTN or GPTQ) of Gemm/MatMul weights. */
 @Command(name = "int4", mixinStandardHelpOptions = true,
-        description = "Quantize Gemm/MatMul weights to 4 bits per group along K (RTN or GPTQ); exports opset-21 blocked DequantizeLinear.")
+        description = "Quantize Gemm/MatMul weights to 4 bits per group along K (RTN or GPTQ); exports opset-21 blocked DequantizeLinear.",
+        footer = {"", "Examples:", "  condense int4 lenet-300-100.onnx --method rtn --group 32 --out lenet-int4.onnx",
+                "  condense int4 lenet-300-100.onnx --method gptq --calib ../shared/data/mnist --out lenet-int4.onnx"})
 public final class Int4Command implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "input ONNX model")
     Path model;

@@ -77,8 +77,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML quantization config; options given here override it")
     Path config;
 
-    @Option(names = "--scale", paramLabel = "S", defaultValue = "0.00392156862745098",
-            description = "multiplier for IDX pixel values (default 1/255; use 1 for models taking 0..255)")
+    @Option(names = "--scale", paramLabel = "S",
+            description = "multiplier for IDX pixel values: 1/255 (0..1) or 1 (models taking 0..255); default: the model's recorded one, else 1/255")
+    Double scaleOption;
+
     float scale;
 
     @Option(names = "--seed", defaultValue = "0", description = "seed for 'random' data (default ${DEFAULT-VALUE})")
@@ -91,8 +93,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "with --sensitivity: keep the K most sensitive layers in float")
     int keepFloat;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (default: all cores, 1 on a busy machine)")
-    int threads;
+    @picocli.CommandLine.Mixin
+    Options.Threads threads = new Options.Threads();
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.onnx", description = "output model")
     Path out;
@@ -118,11 +120,25 @@ public final class QuantizeCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         if (batchSize <= 0) throw new ModelException("--batch-size must be positive, got " + batchSize);
         if (keepFloat < 0) throw new ModelException("--keep-float must be >= 0, got " + keepFloat);
-        if (!(scale > 0) || !Float.isFinite(scale)) throw new ModelException("--scale must be positive, got " + scale);
+        if (scaleOption != null && (!(scaleOption > 0) || !Double.isFinite(scaleOption))) throw new ModelException("--scale must be positive, got " + scaleOption);
         QuantConfig cfg = config();
-        io.condense.train.Threads.configure(threads);
+        threads.apply();
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
+        PrintWriter errw = spec.commandLine().getErr();
+        scale = (float) io.condense.data.Preprocessing.pixelScale(g, scaleOption, w -> { errw.println(w); errw.flush(); });
+        boolean idx = !calib.equals("random") && isIdx(Path.of(calib));
+        if (idx && io.condense.data.Preprocessing.of(g).isEmpty() && Files.isDirectory(Path.of(calib))) {
+            try {
+                String w = io.condense.recipe.ImageData.pixelRangeProblem(g, Path.of(calib), scale, scaleOption != null);
+                if (w != null) {
+                    errw.println("warning: " + w);
+                    errw.flush();
+                }
+            } catch (ModelException ignored) {
+                // no labelled test split beside the calibration images: nothing to check against
+            }
+        }
         Graph prepared = PtqPass.prepare(g);
         List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
@@ -142,6 +158,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new ModelException("--keep-float needs --sensitivity");
         }
         Graph q = PtqPass.quantize(prepared, stats, cfg);
+        if (idx) q = io.condense.data.Preprocessing.image(scale, 0, 1).stamp(q);
+        q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", io.condense.onnx.Provenance.sha256(model), cfg, null));
         byte[] bytes = OnnxExporter.toBytes(q);
         ModelFiles.writeAtomically(out, s -> s.write(bytes));
         long floatBytes;
@@ -184,6 +202,15 @@ public final class QuantizeCommand implements Callable<Integer> {
             if (!hasIdx) return CalibrationData.fromTensorFiles(in, p, nb);
         }
         return CalibrationData.fromIdx(in, p, scale, bs, nb);
+    }
+
+    private static boolean isIdx(Path p) {
+        if (!Files.isDirectory(p)) return p.getFileName().toString().contains("idx");
+        try (var s = Files.list(p)) {
+            return s.anyMatch(f -> f.getFileName().toString().contains("idx3"));
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     /** Loads all calibration batches (they are reused by the sensitivity analysis). */
