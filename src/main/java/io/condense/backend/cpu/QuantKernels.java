@@ -22,6 +22,7 @@ final class QuantKernels implements KernelRegistry.Group {
         r.add("QuantizeLinear", QuantKernels::quantizeLinear);
         r.add("DequantizeLinear", QuantKernels::dequantizeLinear);
         r.add("MatMulInteger", QuantKernels::matMulInteger);
+        r.add("DynamicQuantizeLinear", QuantKernels::dynamicQuantizeLinear);
         r.add("QLinearMatMul", QuantKernels::qlinearMatMul);
         r.add("ConvInteger", QuantKernels::convInteger);
         r.add("QLinearConv", QuantKernels::qlinearConv);
@@ -191,6 +192,26 @@ final class QuantKernels implements KernelRegistry.Group {
     }
 
     // ---------------------------------------------------------------- MatMulInteger / QLinearMatMul
+
+    /**
+     * DynamicQuantizeLinear: uint8 y, scalar scale = (max(0, max x) - min(0, min x)) / 255 (1 when that is 0, as ONNX
+     * Runtime does) and zero point saturate(round(-min / scale)), rounding half to even.
+     */
+    private static INDArray[] dynamicQuantizeLinear(OpContext ctx) {
+        float[] x = Nd.floats(ctx.in(0));
+        float lo = 0, hi = 0;
+        for (float v : x) {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        float scale = hi == lo ? 1f : (hi - lo) / 255f;
+        float zf = (float) Math.rint(Math.max(0, Math.min(255, (0 - lo) / scale)));
+        int z = (int) zf;
+        int[] q = new int[x.length];
+        for (int i = 0; i < x.length; i++) q[i] = quantize(x[i], scale, z, 0, 255);
+        return new INDArray[] {intsOut(q, ctx.in(0).shape(), DType.UINT8), Nd.of(new float[] {scale}, new long[0]),
+                intsOut(new int[] {z}, new long[0], DType.UINT8)};
+    }
 
     private static INDArray[] matMulInteger(OpContext ctx) {
         INDArray a = ctx.in(0), b = ctx.in(1);
