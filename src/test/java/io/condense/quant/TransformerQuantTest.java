@@ -111,4 +111,60 @@ class TransformerQuantTest {
         assertTrue(count(q, "DynamicQuantizeLinear") < d.quantizedNodes(), "Q/K/V projections share one DynamicQuantizeLinear");
         check(q, 1e-4, 0.99, "dynamic INT8");
     }
+
+    @Test
+    void smoothQuantKeepsTheFloatFunction() {
+        Graph p = PtqPass.prepare(OpsetConversion.upgrade(tiny, 13));
+        SmoothQuant sq = new SmoothQuant(SmoothQuant.Config.defaults(), calib);
+        Graph s = sq.apply(p);
+        assertTrue(sq.smoothed() > 0, "groups smoothed");
+        List<Tensor> a = ort(p, eval), b = ort(s, eval);
+        for (int i = 0; i < a.size(); i++) TensorAssert.assertClose(a.get(i), b.get(i), 1e-5, 1e-5, "smoothed float model, batch " + i);
+        // the weights really changed
+        boolean changed = false;
+        for (var e : s.initializers().entrySet()) {
+            Tensor o = p.initializers().get(e.getKey());
+            if (o != null && o.size() == e.getValue().size() && TensorAssert.maxAbsDiff(o, e.getValue()) > 1e-4) changed = true;
+        }
+        assertTrue(changed, "weights were scaled");
+        TransformerQuant.Result r = TransformerQuant.quantize(tiny, TransformerQuant.Mode.SMOOTHQUANT, calib, null);
+        check(r.graph(), 0.02, 0.99, "SmoothQuant + static INT8");
+    }
+
+    @Test
+    void weightOnlyWithEmbeddingsQdqAndMatMulNBits() {
+        Graph p = PtqPass.prepare(tiny);
+        for (int bits : new int[] {4, 8}) {
+            var cfg = io.condense.quant.int4.Int4WeightOnly.Config.of(16, io.condense.quant.int4.Int4WeightOnly.Method.RTN).withBits(bits).withEmbeddings(true);
+            Graph dq = new io.condense.quant.int4.Int4WeightOnly(cfg, null, null).apply(p);
+            long gathersOnDq = dq.nodes().stream().filter(n -> n.opType().equals("Gather") && dq.producers().containsKey(n.input(0))
+                    && dq.producers().get(n.input(0)).opType().equals("DequantizeLinear")).count();
+            assertTrue(gathersOnDq >= 3, "word/position/type embeddings read through DequantizeLinear: " + gathersOnDq);
+            check(dq, 1e-4, bits == 4 ? 0.98 : 0.999, "weight-only INT" + bits + " (DQ)");
+            Graph nb = new io.condense.quant.int4.Int4WeightOnly(cfg.withFormat(io.condense.quant.int4.Int4WeightOnly.Format.MATMUL_NBITS), null, null).apply(p);
+            assertTrue(count(nb, "MatMulNBits") > 0);
+            assertEquals(0, nb.nodes().stream().filter(n -> n.opType().equals("MatMul") && nb.initializers().containsKey(n.input(1))).count());
+            List<Tensor> x = ort(dq, eval), y = ort(nb, eval);
+            for (int i = 0; i < x.size(); i++) TensorAssert.assertClose(x.get(i), y.get(i), 1e-4, 1e-4, "MatMulNBits vs DQ form (ORT), INT" + bits);
+            check(nb, 1e-4, bits == 4 ? 0.98 : 0.999, "weight-only INT" + bits + " (MatMulNBits)");
+        }
+        var asym = io.condense.quant.int4.Int4WeightOnly.Config.of(16, io.condense.quant.int4.Int4WeightOnly.Method.RTN).withSymmetric(false)
+                .withFormat(io.condense.quant.int4.Int4WeightOnly.Format.MATMUL_NBITS);
+        Graph a1 = new io.condense.quant.int4.Int4WeightOnly(asym, null, null).apply(p);
+        Graph a2 = new io.condense.quant.int4.Int4WeightOnly(asym.withFormat(io.condense.quant.int4.Int4WeightOnly.Format.QDQ), null, null).apply(p);
+        List<Tensor> x = ort(a2, eval), y = ort(a1, eval);
+        for (int i = 0; i < x.size(); i++) TensorAssert.assertClose(x.get(i), y.get(i), 1e-4, 1e-4, "asymmetric MatMulNBits (packed zero points) vs DQ");
+    }
+
+    @Test
+    void awqAndGptqNeedDataAndBeatRtn() {
+        Graph p = PtqPass.prepare(tiny);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class, () -> new io.condense.quant.int4.Int4WeightOnly(
+                io.condense.quant.int4.Int4WeightOnly.Config.of(16, io.condense.quant.int4.Int4WeightOnly.Method.AWQ), null, null));
+        assertTrue(e.getMessage().contains("calibration data") && !e.getMessage().contains("\n"), e.getMessage());
+        var awq = new io.condense.quant.int4.Int4WeightOnly(io.condense.quant.int4.Int4WeightOnly.Config.of(16, io.condense.quant.int4.Int4WeightOnly.Method.AWQ), calib, System.out);
+        Graph q = awq.apply(p);
+        for (var r : awq.reports()) assertTrue(r.gptqError() <= r.rtnError() + 1e-12, r.toString());
+        check(q, 1e-4, 0.98, "weight-only INT4 AWQ");
+    }
 }
