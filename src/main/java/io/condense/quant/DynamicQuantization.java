@@ -126,6 +126,30 @@ public final class DynamicQuantization implements GraphPass {
         return new DeadCodeElimination().apply(r);
     }
 
+    /**
+     * The embedding tables Gather reads (2-D float32 initializers gathered along axis 0, read by nothing else) as
+     * INT8 with one symmetric scale per row, read through a per-axis DequantizeLinear (what ONNX Runtime's own INT8
+     * MiniLM does with its embeddings).
+     */
+    public static Graph quantizeEmbeddings(Graph g) {
+        Set<String> inputs = new HashSet<>();
+        for (ValueInfo v : g.inputs()) inputs.add(v.name());
+        Map<String, List<Node>> readers = g.consumers();
+        QdqEditor e = new QdqEditor(g);
+        int n = 0;
+        for (int i = 0; i < g.nodes().size(); i++) {
+            Node node = g.nodes().get(i);
+            if (!node.domain().isEmpty() || !node.opType().equals("Gather") || node.attrLong("axis", 0) != 0) continue;
+            Tensor t = inputs.contains(node.input(0)) ? null : g.initializers().get(node.input(0));
+            if (t == null || t.dtype() != DType.FLOAT32 || t.rank() != 2) continue;
+            if (readers.get(node.input(0)).stream().anyMatch(r -> !r.opType().equals("Gather"))) continue;
+            String dq = e.weight(node.input(0), QParams.perChannelSymmetric(QParams.channelAbsMax(t, 0), 0, DType.INT8));
+            e.rewire(i, 0, dq);
+            n++;
+        }
+        return n == 0 ? g : e.build();
+    }
+
     private QParams params(Tensor kn) {
         int qmax = cfg.reduceRange() ? 63 : 127;
         double[] amax = cfg.perChannel() ? QParams.channelAbsMax(kn, 1) : new double[] {QParams.absMax(kn)};

@@ -44,9 +44,44 @@ public final class TransformerQuant {
     /** The quantized graph and a short description of what was done (for the command's output). */
     public record Result(Graph graph, String description) {}
 
-    /** The static-INT8 settings used for transformers: MatMul placement, percentile calibration (99.99). */
+    /**
+     * Settings of the modes.
+     *
+     * @param quant      static/SmoothQuant activation calibration and placement
+     * @param alpha      SmoothQuant migration strength
+     * @param embeddings dynamic and weight-only modes: also quantize the Gather embedding tables (INT8 per row for
+     *                   dynamic, INT4 blocks for weight-only)
+     * @param bits       weight-only bits (4 or 8)
+     * @param group      weight-only group size along K
+     * @param nbits      weight-only: export MatMul weights as com.microsoft MatMulNBits instead of DequantizeLinear
+     */
+    public record Options(QuantConfig quant, double alpha, boolean embeddings, int bits, int group, boolean nbits) {
+        public Options {
+            if (quant == null) quant = staticConfig();
+        }
+
+        public static Options defaults() { return new Options(staticConfig(), 0.5, true, 4, 32, false); }
+
+        public Options withQuant(QuantConfig q) { return new Options(q, alpha, embeddings, bits, group, nbits); }
+
+        public Options withAlpha(double a) { return new Options(quant, a, embeddings, bits, group, nbits); }
+
+        public Options withEmbeddings(boolean e) { return new Options(quant, alpha, e, bits, group, nbits); }
+
+        public Options withBits(int b) { return new Options(quant, alpha, embeddings, b, group, nbits); }
+
+        public Options withGroup(int g) { return new Options(quant, alpha, embeddings, bits, g, nbits); }
+
+        public Options withNbits(boolean n) { return new Options(quant, alpha, embeddings, bits, group, n); }
+    }
+
+    /** The static-INT8 settings used for transformers: weight MatMul/Gemm placement, percentile calibration (99.99). */
     public static QuantConfig staticConfig() {
-        return QuantConfig.defaults().withPlacement(QuantConfig.Placement.MATMUL).withMethod(CalibrationMethod.PERCENTILE).withPercentile(99.99);
+        return QuantConfig.defaults().withPlacement(QuantConfig.Placement.MATMUL_WEIGHTS).withMethod(CalibrationMethod.PERCENTILE).withPercentile(99.99);
+    }
+
+    public static Result quantize(Graph g, Mode mode, Iterable<Map<String, Tensor>> calib, PrintStream progress) {
+        return quantize(g, mode, Options.defaults(), calib, progress);
     }
 
     /**
@@ -54,38 +89,50 @@ public final class TransformerQuant {
      *
      * @param calib calibration feeds (all graph inputs per batch); required for STATIC and SMOOTHQUANT, optional else
      */
-    public static Result quantize(Graph g, Mode mode, Iterable<Map<String, Tensor>> calib, PrintStream progress) {
+    public static Result quantize(Graph g, Mode mode, Options opt, Iterable<Map<String, Tensor>> calib, PrintStream progress) {
         if (mode.needsCalibration() && calib == null) {
             throw new ModelException(mode.cliName() + " quantization needs calibration data (e.g. --text FILE); use --mode dynamic or weight-only without it");
         }
         return switch (mode) {
             case STATIC -> {
-                QuantConfig cfg = staticConfig();
+                QuantConfig cfg = opt.quant();
                 Graph p = PtqPass.prepare(OpsetConversion.upgrade(g, 13));
                 Graph q = PtqPass.quantize(p, PtqPass.calibrate(p, cfg, calib, progress), cfg);
-                yield new Result(q, "static INT8, MatMul/Gemm inputs, " + cfg.method().cliName() + " " + cfg.percentile());
+                yield new Result(q, "static INT8, " + cfg.placement().cliName() + ", " + calibName(cfg));
             }
             case DYNAMIC -> {
                 DynamicQuantization d = new DynamicQuantization(DynamicQuantization.Config.defaults());
                 Graph q = d.apply(PtqPass.prepare(g));
-                yield new Result(q, "dynamic INT8, " + d.quantizedNodes() + " MatMul/Gemm");
+                String what = "dynamic INT8, " + d.quantizedNodes() + " MatMul/Gemm";
+                if (opt.embeddings()) {
+                    q = DynamicQuantization.quantizeEmbeddings(q);
+                    what += ", INT8 embeddings";
+                }
+                yield new Result(q, what);
             }
             case SMOOTHQUANT -> {
-                QuantConfig cfg = staticConfig();
+                QuantConfig cfg = opt.quant();
                 Graph p = PtqPass.prepare(OpsetConversion.upgrade(g, 13));
-                SmoothQuant sq = new SmoothQuant(SmoothQuant.Config.defaults(), calib);
+                SmoothQuant sq = new SmoothQuant(new SmoothQuant.Config(opt.alpha()), calib);
                 Graph s = sq.apply(p);
                 Graph q = PtqPass.quantize(s, PtqPass.calibrate(s, cfg, calib, progress), cfg);
-                yield new Result(q, "SmoothQuant alpha " + sq.config().alpha() + " (" + sq.smoothed() + " groups) + static INT8");
+                yield new Result(q, "SmoothQuant alpha " + sq.config().alpha() + " (" + sq.smoothed() + " groups, " + sq.folded() + " folded) + static INT8, "
+                        + cfg.placement().cliName() + ", " + calibName(cfg));
             }
             case WEIGHT_ONLY -> {
-                var cfg = io.condense.quant.int4.Int4WeightOnly.Config.of(32, calib == null ? io.condense.quant.int4.Int4WeightOnly.Method.RTN
-                        : io.condense.quant.int4.Int4WeightOnly.Method.GPTQ).withEmbeddings(true);
-                var pass = new io.condense.quant.int4.Int4WeightOnly(cfg, calib, null);
+                var cfg = io.condense.quant.int4.Int4WeightOnly.Config.of(opt.group(), calib == null ? io.condense.quant.int4.Int4WeightOnly.Method.RTN
+                        : io.condense.quant.int4.Int4WeightOnly.Method.GPTQ).withEmbeddings(opt.embeddings()).withBits(opt.bits())
+                        .withFormat(opt.nbits() ? io.condense.quant.int4.Int4WeightOnly.Format.MATMUL_NBITS : io.condense.quant.int4.Int4WeightOnly.Format.QDQ);
+                var pass = new io.condense.quant.int4.Int4WeightOnly(cfg, calib, progress);
                 Graph q = pass.apply(PtqPass.prepare(g));
-                yield new Result(q, "INT4 weight-only " + cfg.method().name().toLowerCase(Locale.ROOT) + " group " + cfg.group() + ", embeddings included");
+                yield new Result(q, "INT" + opt.bits() + " weight-only " + cfg.method().name().toLowerCase(Locale.ROOT) + " group " + cfg.group()
+                        + (opt.embeddings() ? ", embeddings included" : "") + (opt.nbits() ? ", MatMulNBits" : ""));
             }
         };
+    }
+
+    private static String calibName(QuantConfig c) {
+        return c.method().cliName() + (c.method() == CalibrationMethod.PERCENTILE ? " " + c.percentile() : "");
     }
 
     /**

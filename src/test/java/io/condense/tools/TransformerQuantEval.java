@@ -60,27 +60,43 @@ public final class TransformerQuantEval {
         float[][] ref = embeddings(floatBytes, g, evalB);
         System.out.printf(Locale.ROOT, "%s: %d float bytes; calibration %d sentences (lines 1-%d), evaluation %d sentences (lines %d-%d); load %s%n",
                 model.getFileName(), floatBytes.length, calibS.size(), calibN, evalS.size(), evalOffset + 1, evalOffset + evalN, loadavg());
-        System.out.printf(Locale.ROOT, "%-34s %12s %7s %9s %9s %9s %9s%n", "mode", "bytes", "ratio", "cos mean", "cos p1", "cos min", "Spearman");
+        System.out.printf(Locale.ROOT, "%-44s %12s %7s %9s %9s %9s %9s%n", "mode", "bytes", "ratio", "cos mean", "cos p1", "cos min", "Spearman");
         row("float32", floatBytes.length, floatBytes.length, Fidelity.compareEmbeddings(ref, ref));
         for (String m : modes.split(",")) {
             long t0 = System.nanoTime();
-            TransformerQuant.Result r = TransformerQuant.quantize(g, TransformerQuant.Mode.parse(m.trim()), calib, null);
+            String[] parts = m.trim().split(":");
+            TransformerQuant.Options opt = TransformerQuant.Options.defaults();
+            TransformerQuant.Mode mode = TransformerQuant.Mode.parse(parts[0]);
+            if (mode.needsCalibration()) {
+                io.condense.quant.QuantConfig qc = opt.quant();
+                if (parts.length > 1) qc = qc.withPlacement(io.condense.quant.QuantConfig.Placement.parse(parts[1]));
+                if (parts.length > 2) qc = qc.withMethod(io.condense.quant.CalibrationMethod.parse(parts[2]));
+                if (parts.length > 3) opt = opt.withAlpha(Double.parseDouble(parts[3]));
+                opt = opt.withQuant(qc);
+            } else if (mode == TransformerQuant.Mode.WEIGHT_ONLY) {
+                if (parts.length > 1) opt = opt.withBits(Integer.parseInt(parts[1]));
+                if (parts.length > 2) opt = opt.withNbits(parts[2].equals("nbits"));
+                if (parts.length > 3) opt = opt.withEmbeddings(!parts[3].equals("noemb"));
+            } else if (parts.length > 1) {
+                opt = opt.withEmbeddings(!parts[1].equals("noemb"));
+            }
+            TransformerQuant.Result r = TransformerQuant.quantize(g, mode, opt, mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
             byte[] q = OnnxExporter.toBytes(r.graph());
-            Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim() + ".onnx"), q);
+            Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), q);
             float[][] e = embeddings(q, r.graph(), evalB);
             row(m.trim() + " (" + r.description() + ")", q.length, floatBytes.length, Fidelity.compareEmbeddings(e, ref));
             System.out.printf(Locale.ROOT, "    quantized in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         }
         for (Path rp : refs) {
-            byte[] b = ModelSource.load(rp).graph() != null ? OnnxExporter.toBytes(ModelSource.load(rp).graph()) : Files.readAllBytes(rp);
             Graph rg = ModelSource.load(rp).graph();
+            byte[] b = OnnxExporter.toBytes(rg);
             row(rp.getFileName().toString(), Files.size(rp), floatBytes.length, Fidelity.compareEmbeddings(embeddings(b, rg, evalB), ref));
         }
         tok.close();
     }
 
     static void row(String name, long bytes, long floatBytes, Fidelity.EmbeddingReport r) {
-        System.out.printf(Locale.ROOT, "%-34s %12d %6.2fx %9.6f %9.6f %9.6f %9.6f%n", name.length() > 34 ? name.substring(0, 34) : name, bytes,
+        System.out.printf(Locale.ROOT, "%-44s %12d %6.2fx %9.6f %9.6f %9.6f %9.6f%n", name.length() > 44 ? name.substring(0, 44) : name, bytes,
                 (double) floatBytes / bytes, r.meanCosine(), r.p1Cosine(), r.minCosine(), r.spearman());
     }
 
