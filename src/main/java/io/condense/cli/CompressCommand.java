@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
                 "A rerun into the same --out skips stages whose input model and settings are unchanged (--no-resume to redo them).",
                 "", "Examples:",
                 "  condense compress lenet5.onnx --preset int8 --data ../shared/data/mnist --out out/",
-                "  condense compress mnist-8.onnx --recipe recipe.yaml --data ../shared/data/mnist --scale 1 --out out/ --budget 120"})
+                "  condense compress mnist-8.onnx --recipe recipe.yaml --data ../shared/data/mnist --scale 1 --out out/ --budget 120",
+                "  condense compress minilm.onnx --recipe minilm.yaml --text sentences.txt --tokenizer tokenizer.json --out out/"})
 public final class CompressCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "input model (.onnx)")
     Path model;
@@ -48,6 +49,10 @@ public final class CompressCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for --text")
     Path tokenizer;
+
+    @Option(names = "--held-out", paramLabel = "N", defaultValue = "64",
+            description = "with --text: the last N sentences score fidelity, the others calibrate (default ${DEFAULT-VALUE})")
+    int heldOut;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "output folder")
     Path out;
@@ -104,7 +109,8 @@ public final class CompressCommand implements Callable<Integer> {
         if (images.data != null) return images.taskData();
         if (text != null || tokenizer != null) {
             if (text == null || tokenizer == null) throw new ModelException("--text and --tokenizer go together");
-            throw new ModelException("--text data needs the text stages (tokenizer and fidelity metric), which are not in this build yet");
+            var tok = io.condense.data.text.HfTokenizer.load(tokenizer, 0);
+            return new io.condense.recipe.TextTaskData(io.condense.data.text.TextData.readLines(text), tok, tokenizer.getFileName().toString(), heldOut);
         }
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing data: --data DIR or --text FILE --tokenizer FILE");
     }

@@ -98,6 +98,16 @@ public final class RecipeLoader {
         }
     }
 
+    /** The recipe of {@code condense demo} (INT8 for a sentence-embedding transformer, scored by fidelity). */
+    public static Recipe demo() {
+        try (InputStream in = RecipeLoader.class.getResourceAsStream("presets/demo-minilm.yaml")) {
+            if (in == null) throw new ModelException("the demo recipe is missing from this build");
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "demo recipe", "demo-minilm");
+        } catch (IOException e) {
+            throw new ModelException("cannot read the demo recipe: " + e.getMessage());
+        }
+    }
+
     /**
      * Parses and validates recipe text.
      *

@@ -26,6 +26,9 @@ public final class QuantizeStage implements Stage<QuantizeStage.Config> {
 
     public enum Weights { PER_CHANNEL, PER_TENSOR }
 
+    /** static: calibrated Q/DQ; dynamic: activations quantized at run time (no calibration); smoothquant: scales migrated to weights, then static. */
+    public enum Mode { STATIC, DYNAMIC, SMOOTHQUANT }
+
     /**
      * @param calibrator      calibrators to try (minmax, percentile, entropy, mse)
      * @param activations     symmetric (INT8) and/or asymmetric (UINT8) activations
@@ -35,10 +38,17 @@ public final class QuantizeStage implements Stage<QuantizeStage.Config> {
      * @param quantizeOutputs also Q/DQ on Conv/Gemm/MatMul outputs (ONNX Runtime placement)
      * @param exclude         node names always kept in float
      * @param sensitivity     compute the per-layer sensitivity even when no layer is kept in float (for the report)
+     * @param mode            static, dynamic and/or smoothquant (each a candidate)
+     * @param placement       rules | matmul | matmul_weights; default: matmul_weights for transformers, rules otherwise
+     * @param alpha           SmoothQuant migration strength
      */
     public record Config(List<CalibrationMethod> calibrator, List<Activations> activations, List<Weights> weights, List<Integer> keepFloat,
-                         Double percentile, Boolean quantizeOutputs, List<String> exclude, Boolean sensitivity) {
+                         Double percentile, Boolean quantizeOutputs, List<String> exclude, Boolean sensitivity, List<Mode> mode,
+                         QuantConfig.Placement placement, Double alpha) {
         public Config {
+            mode = mode == null || mode.isEmpty() ? List.of(Mode.STATIC) : List.copyOf(mode);
+            alpha = alpha == null ? 0.5 : alpha;
+            if (!(alpha >= 0 && alpha <= 1)) throw new IllegalArgumentException("alpha must be in [0, 1], got " + alpha);
             calibrator = calibrator == null || calibrator.isEmpty() ? List.of(CalibrationMethod.MINMAX) : List.copyOf(calibrator);
             activations = activations == null || activations.isEmpty() ? List.of(Activations.SYMMETRIC) : List.copyOf(activations);
             weights = weights == null || weights.isEmpty() ? List.of(Weights.PER_CHANNEL) : List.copyOf(weights);
@@ -63,27 +73,45 @@ public final class QuantizeStage implements Stage<QuantizeStage.Config> {
 
     @Override public Class<Config> configType() { return Config.class; }
 
-    @Override public Config defaults() { return new Config(null, null, null, null, null, null, null, null); }
+    @Override public Config defaults() { return new Config(null, null, null, null, null, null, null, null, null, null, null); }
 
     @Override
     public List<Config> candidates(Config c) {
         List<Config> out = new ArrayList<>();
+        boolean sens = c.sensitivity() || c.keepFloat().stream().anyMatch(x -> x > 0);
         for (int k : c.keepFloat())
-            for (CalibrationMethod m : c.calibrator())
-                for (Activations a : c.activations())
-                    for (Weights w : c.weights())
-                        out.add(new Config(List.of(m), List.of(a), List.of(w), List.of(k), c.percentile(), c.quantizeOutputs(), c.exclude(),
-                                c.sensitivity() || c.keepFloat().stream().anyMatch(x -> x > 0)));
-        return out;
+            for (Mode mode : c.mode()) {
+                if (mode == Mode.DYNAMIC) { // no calibration: calibrator and activation mode do not apply
+                    out.add(new Config(List.of(c.calibrator().get(0)), List.of(Activations.SYMMETRIC), List.of(Weights.PER_CHANNEL), List.of(k), c.percentile(),
+                            c.quantizeOutputs(), c.exclude(), false, List.of(mode), c.placement(), c.alpha()));
+                    continue;
+                }
+                for (CalibrationMethod m : c.calibrator())
+                    for (Activations a : c.activations())
+                        for (Weights w : c.weights())
+                            out.add(new Config(List.of(m), List.of(a), List.of(w), List.of(k), c.percentile(), c.quantizeOutputs(), c.exclude(),
+                                    sens && mode == Mode.STATIC, List.of(mode), c.placement(), c.alpha()));
+            }
+        return out.stream().distinct().toList();
     }
 
     @Override
-    public String method(Config c) { return "quantize/int8-static"; }
+    public String method(Config c) { return "quantize/int8-" + c.mode().get(0).name().toLowerCase(Locale.ROOT); }
 
     @Override
     public Graph apply(StageContext ctx, Graph input, Config c) {
-        QuantConfig qc = c.quant(ctx.recipe().data().calibrationBatches());
-        Graph prepared = ctx.cached("prepared", () -> PtqPass.prepare(input));
+        boolean transformer = io.condense.quant.TransformerQuant.isTransformer(input);
+        QuantConfig qc = c.quant(ctx.recipe().data().calibrationBatches())
+                .withPlacement(c.placement() != null ? c.placement() : transformer ? QuantConfig.Placement.MATMUL_WEIGHTS : QuantConfig.Placement.RULES);
+        Mode mode = c.mode().get(0);
+        if (mode == Mode.DYNAMIC) {
+            return io.condense.quant.TransformerQuant.quantize(input, io.condense.quant.TransformerQuant.Mode.DYNAMIC, null, null).graph();
+        }
+        if (mode == Mode.SMOOTHQUANT) {
+            var opt = io.condense.quant.TransformerQuant.Options.defaults().withQuant(qc).withAlpha(c.alpha());
+            return io.condense.quant.TransformerQuant.quantize(input, io.condense.quant.TransformerQuant.Mode.SMOOTHQUANT, opt, ctx.calibration(input), null).graph();
+        }
+        Graph prepared = ctx.cached("prepared", () -> PtqPass.prepare(io.condense.passes.OpsetConversion.upgrade(input, 13)));
         String statsKey = "stats/" + qc.method() + "/" + qc.percentile();
         CalibrationResult stats = ctx.cached(statsKey, () -> PtqPass.calibrate(prepared, qc, ctx.calibration(prepared), null));
         int keep = c.keepFloat().get(0);
