@@ -104,7 +104,7 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     /** Accuracy of {@code g} (one float input, class scores out) on {@code d} through the CPU backend. */
-    static double accuracy(Graph g, Dataset d, int batchSize, String what) {
+    static double accuracy(Graph g, Dataset d, Integer batchSize, String what) {
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();
         if (t.dtype() != null && t.dtype() != DType.FLOAT32) throw new ModelException(what + ": input '" + in + "' is " + t.dtype() + ", expected float32 pixels");

@@ -178,7 +178,7 @@ public final class Compressor {
                     stageCands.add(cand);
                     log.printf(Locale.ROOT, "  %-48s %s %.4f %s  %s  %.2f ms%n", label, metric.name(), m, valid ? ">= floor" : "< floor ",
                             Report.bytes(bytes.length), lat);
-                    if (valid && (chosenCand == null || better(cand, chosenCand))) {
+                    if (valid && (chosenCand == null || !stage.orderIsPreference() && better(cand, chosenCand))) {
                         chosen = g;
                         chosenCand = cand;
                         currentBytes = bytes;

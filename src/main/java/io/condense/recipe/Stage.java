@@ -30,6 +30,13 @@ public interface Stage<C extends Record> {
     /** False for stages that only observe or write (benchmark, export, report): they are not searched. */
     default boolean transforms() { return true; }
 
+    /**
+     * Whether the candidate order is the preference order: the stage keeps its first valid candidate even in an
+     * exhaustive search (pruning: sparser is better although the dense file is as large). Otherwise the smallest
+     * valid candidate wins, ties by the higher metric.
+     */
+    default boolean orderIsPreference() { return false; }
+
     /** Whether this stage needs labelled training data ({@link TaskData#trainSet()}). */
     default boolean needsTrainingData() { return false; }
 

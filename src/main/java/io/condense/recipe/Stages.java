@@ -4,6 +4,7 @@ import io.condense.recipe.stages.BenchmarkStage;
 import io.condense.recipe.stages.ExportOnnxStage;
 import io.condense.recipe.stages.FineTuneStage;
 import io.condense.recipe.stages.Int4Stage;
+import io.condense.recipe.stages.PruneStage;
 import io.condense.recipe.stages.QatStage;
 import io.condense.recipe.stages.QuantizeStage;
 import io.condense.recipe.stages.ReportStage;
@@ -23,6 +24,7 @@ public final class Stages {
 
     /** Stages this build can run. */
     public static final Map<String, Stage<?>> AVAILABLE = table(
+            new PruneStage(),
             new FineTuneStage(),
             new QatStage(),
             new QuantizeStage(),
@@ -34,7 +36,7 @@ public final class Stages {
     /** Stages a recipe may name that are not in this build yet, with the technique they need. */
     public static final Map<String, String> PLANNED = Map.of(
             "distill", "knowledge distillation",
-            "prune", "pruning (unstructured / 2:4 / structured)",
+            "prune-structured", "structured pruning (channels, attention heads)",
             "fp16", "the float16 conversion pass",
             "export-tensorrt", "TensorRT engine export");
 

@@ -159,6 +159,42 @@ class CompressTest {
         assertTrue(Files.isRegularFile(o.resolve("model.onnx")));
     }
 
+    /** prune: the sparsest level that meets the floor is kept; the written model's zeros and accuracy are checked independently. */
+    @Test
+    void pruneKeepsTheSparsestValidLevel() throws Exception {
+        Path r = tmp.resolve("prune.yaml");
+        Files.writeString(r, """
+                search: {max_relative_drop: 0.02, latency_repeats: 0}
+                data: {eval_samples: %d}
+                stages:
+                  - prune: {sparsity: [0.3, 0.95, 0.6]}
+                """.formatted(EVAL));
+        Path o = tmp.resolve("pruned");
+        Run run = cli("compress", model.toString(), "--recipe", r.toString(), "--data", mnist.toString(), "--scale", "1", "--out", o.toString());
+        assertEquals(0, run.code, run.out + run.err);
+        JsonNode rep = Report.read(o.resolve("report.json"));
+        JsonNode cands = rep.get("candidates");
+        assertTrue(cands.get(1).get("label").asText().contains("sparsity=0.95"), "highest sparsity first: " + cands);
+        JsonNode chosen = null;
+        for (JsonNode c : cands) if (c.get("chosen").asBoolean() && c.get("stage").asInt() == 0) chosen = c;
+        assertNotNull(chosen, cands.toString());
+        double level = Double.parseDouble(chosen.get("label").asText().replaceAll(".*sparsity=([0-9.]+).*", "$1"));
+        for (JsonNode c : cands) {
+            if (c.get("stage").asInt() != 0) continue;
+            double l = Double.parseDouble(c.get("label").asText().replaceAll(".*sparsity=([0-9.]+).*", "$1"));
+            if (l > level) assertFalse(c.get("valid").asBoolean(), "a sparser valid level would have been kept: " + c);
+        }
+        assertEquals(ortAccuracy(o.resolve("model.onnx")), chosen.get("metric").asDouble(), 1e-12, "reported accuracy vs ONNX Runtime");
+        Graph g = OnnxImporter.load(o.resolve("model.onnx"));
+        long zeros = 0, total = 0;
+        for (var l : io.condense.report.LayerTable.of(g)) {
+            total += l.parameters();
+            zeros += Math.round(l.sparsity() * l.parameters());
+        }
+        assertTrue(zeros >= 0.9 * level * total, "weights really zero: " + zeros + "/" + total + " at level " + level);
+        assertTrue(Provenance.history(g).toString().contains("prune/magnitude-layer"));
+    }
+
     @Test
     void wrongPixelRangeIsCaught() {
         Run r = cli("compress", model.toString(), "--preset", "int8", "--data", mnist.toString(), "--out", tmp.resolve("wrong").toString());
