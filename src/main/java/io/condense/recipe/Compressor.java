@@ -145,8 +145,9 @@ public final class Compressor {
                 for (int k = 0; k < cands.size(); k++) {
                     if (ctx.overBudget() && evaluated > 0) { // the first candidate always runs, so a spent budget still yields a result
                         exhausted = true;
-                        notes.add(String.format(Locale.ROOT, "time budget of %.0f s spent during stage %d %s after %d of %d candidates; kept the best valid model so far",
-                                recipe.search().budgetSeconds(), i + 1, spec.type(), k, cands.size()));
+                        notes.add(String.format(Locale.ROOT, "time budget of %.0f s spent during stage %d %s after %d of %d candidates; %s",
+                                recipe.search().budgetSeconds(), i + 1, spec.type(), k, cands.size(),
+                                chosenCand != null || changed ? "kept the best valid model so far" : "no valid model had been found yet"));
                         log.println(notes.get(notes.size() - 1));
                         break;
                     }
