@@ -153,7 +153,7 @@ public final class Compressor {
                     }
                     Record c = cands.get(k);
                     evaluated++;
-                    String label = label(c);
+                    String label = stage.label(c) != null ? stage.label(c) : label(c);
                     bar.message(label);
                     long t0 = System.nanoTime();
                     Graph g;

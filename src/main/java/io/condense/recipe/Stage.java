@@ -40,6 +40,9 @@ public interface Stage<C extends Record> {
     /** Whether this stage needs labelled training data ({@link TaskData#trainSet()}). */
     default boolean needsTrainingData() { return false; }
 
+    /** The candidate's settings in a few words for logs and the report, or null for the generic "field=value" form. */
+    default String label(C candidate) { return null; }
+
     /** The provenance method, e.g. "quantize/int8-static". */
     default String method(C candidate) { return name(); }
 

@@ -24,7 +24,7 @@ final class HtmlReport {
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(t)).append("</title>\n<style>")
                 .append("body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222;background:#fff}")
                 .append("h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}")
-                .append("table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:.9em}")
+                .append("table{border-collapse:collapse;margin:.6em 0;max-width:100%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:.9em}")
                 .append("th{background:#f3f3f3}td.l,th.l{text-align:left}tr.chosen{background:#e5f5e0;font-weight:600}tr.invalid{color:#999}")
                 .append(".p-float32{background:#fee0d2}.p-float16{background:#fff7bc}.p-int8{background:#c7e9c0}.p-int4,.p-uint4{background:#a1d99b}")
                 .append(".plots img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{background:#fff3cd;padding:.4em .8em;border-left:4px solid #f0ad4e}")
@@ -92,11 +92,24 @@ final class HtmlReport {
         h.append("<h2>Precision and sparsity per layer</h2>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>parameters</th>")
                 .append("<th>weights before</th><th>weights after</th><th>activations after</th><th>sparsity before</th><th>sparsity after</th></tr>\n");
         Map<String, LayerTable.Layer> after = new HashMap<>();
+        Set<String> matched = new HashSet<>();
         for (LayerTable.Layer a : r.layersAfter) after.put(a.node(), a);
+        for (LayerTable.Layer b : r.layersBefore) {
+            // a rewrite may rename the node (e.g. MatMul -> MatMulInteger): match it by its weight's name then
+            if (after.containsKey(b.node())) continue;
+            for (LayerTable.Layer a : r.layersAfter) {
+                if (!matched.contains(a.node()) && !before(r, a.node()) && a.weight().startsWith(b.weight())) {
+                    after.put(b.node(), a);
+                    matched.add(a.node());
+                    break;
+                }
+            }
+        }
         List<LayerTable.Layer> rows = new ArrayList<>(r.layersBefore);
         Set<String> seen = new HashSet<>();
         for (LayerTable.Layer b : r.layersBefore) seen.add(b.node());
         for (LayerTable.Layer a : r.layersAfter) {
+            if (matched.contains(a.node())) continue;
             // layers whose weight the compression made visible (e.g. folded from a Reshape) appear after the others
             if (seen.add(a.node())) rows.add(new LayerTable.Layer(a.node(), a.op(), a.weight(), a.parameters(), "float32 (computed)", "float", Double.NaN));
         }
@@ -117,6 +130,11 @@ final class HtmlReport {
                 .append("if(im[i].complete&&im[i].naturalWidth>0)n++;document.body.setAttribute('data-images-loaded',n+'/'+im.length);});</script>\n");
         h.append("</body></html>\n");
         return h.toString();
+    }
+
+    private static boolean before(Report r, String node) {
+        for (LayerTable.Layer b : r.layersBefore) if (b.node().equals(node)) return true;
+        return false;
     }
 
     private static String summary(Report r) {

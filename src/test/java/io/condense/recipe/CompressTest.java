@@ -117,6 +117,20 @@ class CompressTest {
         assertTrue(firstLog.contains("wrote " + out.resolve("model.onnx")), firstLog);
     }
 
+    /** The Java API the CLI uses: same recipe and folder, so the finished stage is reused, and the result carries paths, metrics and candidates. */
+    @Test
+    void javaApi() {
+        CompressResult r = io.condense.api.Condense.compressor(null, true).run(model, io.condense.api.Condense.recipe(RECIPE),
+                io.condense.api.Condense.images(mnist, 1), out);
+        assertEquals(out.resolve("model.onnx"), r.model());
+        assertEquals(out.resolve("report.html"), r.reportHtml());
+        assertEquals("accuracy", r.metricName());
+        assertEquals(5, r.candidates().size());
+        assertTrue(r.compressionRatio() > 2, "INT8 is over 2x smaller: " + r.compressionRatio());
+        assertTrue(r.output().valid() && r.output().chosen());
+        assertEquals(Report.read(out.resolve("report.json")).get("after").get("metric").asDouble(), r.output().metric(), 0);
+    }
+
     @Test
     void provenanceAndPreprocessingAreInTheModel() {
         Graph g = OnnxImporter.load(out.resolve("model.onnx"));

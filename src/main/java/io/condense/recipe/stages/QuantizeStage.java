@@ -96,6 +96,15 @@ public final class QuantizeStage implements Stage<QuantizeStage.Config> {
     }
 
     @Override
+    public String label(Config c) {
+        Mode m = c.mode().get(0);
+        if (m == Mode.DYNAMIC) return "mode=dynamic (INT8 weights and embeddings, run-time activation scales)";
+        String s = "mode=" + m.name().toLowerCase(Locale.ROOT) + " calibrator=" + c.calibrator().get(0).cliName()
+                + " activations=" + c.activations().get(0).name().toLowerCase(Locale.ROOT) + " weights=" + c.weights().get(0).name().toLowerCase(Locale.ROOT);
+        return c.keepFloat().get(0) > 0 ? s + " keep_float=" + c.keepFloat().get(0) : s;
+    }
+
+    @Override
     public String method(Config c) { return "quantize/int8-" + c.mode().get(0).name().toLowerCase(Locale.ROOT); }
 
     @Override
