@@ -155,7 +155,8 @@ final class HtmlReport {
     private static String prec(String p) { return "<td class=\"p-" + esc(p.split(" ")[0]) + "\">" + esc(p) + "</td>"; }
 
     private static String speed(double a, double b) {
-        return Double.isNaN(a) || Double.isNaN(b) || b <= 0 ? "" : String.format(Locale.ROOT, "%.2fx faster", a / b);
+        if (Double.isNaN(a) || Double.isNaN(b) || a <= 0 || b <= 0) return "";
+        return a >= b ? String.format(Locale.ROOT, "%.2fx faster", a / b) : String.format(Locale.ROOT, "%.2fx slower", b / a);
     }
 
     private static String f4(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v); }
