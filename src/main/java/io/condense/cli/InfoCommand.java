@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
 /** {@code condense info MODEL}: what a model takes, returns and is made of. */
 @Command(name = "info", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Show a model's inputs and outputs (dtype and shape, symbolic dims by name), opsets, "
-                + "op histogram, parameters by dtype, size on disk and producer.")
+                + "op histogram, parameters by dtype, size on disk and producer.",
+        footer = {"", "Example:", "  condense info ../shared/data/onnx/models/mnist-8/model.onnx"})
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "ONNX model file (.onnx).")
     Path model;

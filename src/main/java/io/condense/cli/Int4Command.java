@@ -20,7 +20,9 @@ import java.util.concurrent.Callable;
 
 /** {@code int4}: weight-only group-wise 4-bit quantization (RTN or GPTQ) of Gemm/MatMul weights. */
 @Command(name = "int4", mixinStandardHelpOptions = true,
-        description = "Quantize Gemm/MatMul weights to 4 bits per group along K (RTN or GPTQ); exports opset-21 blocked DequantizeLinear.")
+        description = "Quantize Gemm/MatMul weights to 4 bits per group along K (RTN or GPTQ); exports opset-21 blocked DequantizeLinear.",
+        footer = {"", "Examples:", "  condense int4 lenet-300-100.onnx --method rtn --group 32 --out lenet-int4.onnx",
+                "  condense int4 lenet-300-100.onnx --method gptq --calib ../shared/data/mnist --out lenet-int4.onnx"})
 public final class Int4Command implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "input ONNX model")
     Path model;
@@ -66,7 +68,7 @@ public final class Int4Command implements Callable<Integer> {
         if (m == Int4WeightOnly.Method.GPTQ && calib == null && !textData.given()) throw new ModelException("--method gptq needs --calib DATA or --text FILE");
         if (calib != null && textData.given()) throw new ModelException("give --calib or --text, not both");
         if (!Files.isRegularFile(model)) throw new ModelException("model file not found: " + model);
-        Graph g = OnnxImporter.load(model);
+        Graph g = QuantData.upgradeOpset(OnnxImporter.load(model), 21, stdout);
         List<Map<String, Tensor>> data;
         if (textData.given()) {
             List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, samples);

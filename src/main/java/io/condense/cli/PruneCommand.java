@@ -40,7 +40,8 @@ import java.util.concurrent.Callable;
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Prune an ONNX model: unstructured (magnitude, global, wanda, sparsegpt) or 2:4, with optional fine-tuning.",
                 "Works on the models `condense train --model lenet-300-100|lenet5|resnet-small` writes, and on other float ONNX models "
-                        + "(wanda/sparsegpt need calibration data: an MNIST-format folder or a .pb stack of inputs; fine-tuning needs MNIST-format data)."})
+                        + "(wanda/sparsegpt need calibration data: an MNIST-format folder or a .pb stack of inputs; fine-tuning needs MNIST-format data)."},
+        footer = {"", "Example:", "  condense prune lenet5.onnx --sparsity 0.7 --criterion magnitude --data ../shared/data/mnist --out lenet5-70.onnx"})
 public final class PruneCommand implements Callable<Integer> {
     /** One way of pruning: builds the pruned graph for a request. */
     public interface Method {

@@ -22,7 +22,8 @@ import java.util.concurrent.Callable;
 
 /** {@code qat}: quantization-aware fine-tuning on MNIST-format data, exported as a QDQ ONNX model. */
 @Command(name = "qat", mixinStandardHelpOptions = true,
-        description = "Quantization-aware training (fake-quant STE or LSQ) of a float ONNX model on MNIST-format data; exports INT8 QDQ ONNX.")
+        description = "Quantization-aware training (fake-quant STE or LSQ) of a float ONNX model on MNIST-format data; exports INT8 QDQ ONNX.",
+        footer = {"", "Example:", "  condense qat lenet5.onnx --data ../shared/data/mnist --epochs 1 --out lenet5-qat.onnx"})
 public final class QatCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "trained float ONNX model")
     Path model;
@@ -57,14 +58,11 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--calib-batches", defaultValue = "8", description = "training batches used to calibrate activations (default ${DEFAULT-VALUE})")
     int calibBatches;
 
-    @Option(names = "--limit", defaultValue = "0", description = "use only the first N training images (0 = all)")
-    int limit;
+    @picocli.CommandLine.Mixin
+    Options.Limits limits = new Options.Limits();
 
-    @Option(names = "--test-limit", defaultValue = "0", description = "evaluate on the first N test images only (0 = all)")
-    int testLimit;
-
-    @Option(names = "--seed", defaultValue = "1", description = "shuffling seed (default ${DEFAULT-VALUE})")
-    long seed;
+    @picocli.CommandLine.Mixin
+    Options.Seed seedOption = new Options.Seed();
 
     PrintStream stdout = System.out;
 
@@ -75,7 +73,10 @@ public final class QatCommand implements Callable<Integer> {
             case "ste" -> Qat.Mode.STE;
             default -> throw new ModelException("unknown --mode '" + mode + "' (lsq, ste)");
         };
-        Graph g = Files.isRegularFile(model) ? OnnxImporter.load(model) : Models.byName(model.toString(), seed);
+        long seed = seedOption.seed;
+        int limit = limits.limit, testLimit = limits.testLimit;
+        Graph g = Files.isRegularFile(model) ? QuantData.upgradeOpset(OnnxImporter.load(model), weightBits == 8 ? 13 : 21, stdout)
+                : Models.byName(model.toString(), seed);
         if (textData.given()) return onText(g, m);
         if (data == null) throw new ModelException("training data needed: --data DIR (MNIST-format) or --text FILE");
         Dataset train = Mnist.load(data, true);
@@ -87,6 +88,9 @@ public final class QatCommand implements Callable<Integer> {
         Qat qat = new Qat(cfg, stdout);
         Graph q = qat.run(g, train, test);
         double accQat = Trainer.evaluate(qat.tape(), test, 256);
+        q = io.condense.data.Preprocessing.image(io.condense.data.Preprocessing.UNIT_SCALE, 0, 1).stamp(q);
+        q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/qat-" + m.name().toLowerCase(Locale.ROOT),
+                Files.isRegularFile(model) ? io.condense.onnx.Provenance.sha256(model) : "", cfg, seed));
         OnnxExporter.save(q, out);
         stdout.printf(Locale.ROOT, "accuracy: float %.4f, QAT (fake-quant, %d-bit weights, %s) %.4f%n", accFloat, weightBits, m, accQat);
         stdout.println("saved " + out);
@@ -106,7 +110,7 @@ public final class QatCommand implements Callable<Integer> {
         }
         java.util.List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, batchSize * calibBatches);
         stdout.println(textData.describe(b));
-        Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seed, io.condense.quant.QuantConfig.defaults());
+        Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seedOption.seed, io.condense.quant.QuantConfig.defaults());
         Qat qat = new Qat(cfg, stdout);
         Graph training = qat.trainingGraph(g, io.condense.data.text.TextData.feeds(g, b));
         Graph q = qat.export(training);

@@ -26,6 +26,19 @@ final class QuantData {
     private QuantData() {}
 
     /**
+     * The model at default-domain opset {@code target} or above ({@link io.condense.passes.OpsetConversion}), printing
+     * one line saying what was rewritten when it had to be upgraded.
+     */
+    static Graph upgradeOpset(Graph g, int target, java.io.PrintStream out) {
+        int from = g.opset();
+        if (from >= target) return g;
+        io.condense.passes.OpsetConversion p = new io.condense.passes.OpsetConversion(target);
+        Graph u = p.apply(g);
+        out.println("upgraded the model's " + p.summary(from));
+        return u;
+    }
+
+    /**
      * Calibration feeds for a model with several inputs: a folder of batch sub-folders (see {@link TensorBatches});
      * anything else is an error that names the inputs and the two ways to give data.
      */

@@ -14,6 +14,7 @@ import io.condense.quant.CalibrationResult;
 import io.condense.quant.PtqPass;
 import io.condense.quant.QuantConfig;
 import io.condense.quant.Sensitivity;
+import io.condense.quant.TransformerQuant;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -83,8 +84,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML quantization config; options given here override it")
     Path config;
 
-    @Option(names = "--scale", paramLabel = "S", defaultValue = "0.00392156862745098",
-            description = "multiplier for IDX pixel values (default 1/255; use 1 for models taking 0..255)")
+    @Option(names = "--scale", paramLabel = "S",
+            description = "multiplier for IDX pixel values: 1/255 (0..1) or 1 (models taking 0..255); default: the model's recorded one, else 1/255")
+    Double scaleOption;
+
     float scale;
 
     @Option(names = "--seed", defaultValue = "0", description = "seed for 'random' data (default ${DEFAULT-VALUE})")
@@ -97,8 +100,30 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "with --sensitivity: keep the K most sensitive layers in float")
     int keepFloat;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (default: all cores, 1 on a busy machine)")
-    int threads;
+    @Option(names = "--mode", paramLabel = "MODE",
+            description = "static | dynamic | smoothquant | weight-only (transformers; default for a detected transformer: dynamic)")
+    String mode;
+
+    @Option(names = "--placement", paramLabel = "P", description = "static/smoothquant: matmul-weights (default) | matmul (also attention's activation MatMuls) | rules")
+    String placement;
+
+    @Option(names = "--alpha", defaultValue = "0.5", description = "SmoothQuant migration strength (default ${DEFAULT-VALUE})")
+    double alpha;
+
+    @Option(names = "--bits", defaultValue = "4", description = "weight-only bits: 4 or 8 (default ${DEFAULT-VALUE})")
+    int bits;
+
+    @Option(names = "--group", defaultValue = "32", description = "weight-only group size along K (default ${DEFAULT-VALUE})")
+    int group;
+
+    @Option(names = "--format", defaultValue = "qdq", description = "weight-only export: qdq (opset-21 DequantizeLinear) | matmulnbits (com.microsoft; default ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--no-embeddings", description = "dynamic/weight-only: keep the embedding tables in float")
+    boolean noEmbeddings;
+
+    @picocli.CommandLine.Mixin
+    Options.Threads threads = new Options.Threads();
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.onnx", description = "output model")
     Path out;
@@ -124,14 +149,30 @@ public final class QuantizeCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         if (batchSize <= 0) throw new ModelException("--batch-size must be positive, got " + batchSize);
         if (keepFloat < 0) throw new ModelException("--keep-float must be >= 0, got " + keepFloat);
-        if (!(scale > 0) || !Float.isFinite(scale)) throw new ModelException("--scale must be positive, got " + scale);
+        if (scaleOption != null && (!(scaleOption > 0) || !Double.isFinite(scaleOption))) throw new ModelException("--scale must be positive, got " + scaleOption);
         QuantConfig cfg = config();
-        io.condense.train.Threads.configure(threads);
+        threads.apply();
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
-        Graph prepared = PtqPass.prepare(g);
-        List<Map<String, Tensor>> data = materialize(data(prepared, cfg, o));
+        PrintWriter errw = spec.commandLine().getErr();
+        scale = (float) io.condense.data.Preprocessing.pixelScale(g, scaleOption, w -> { errw.println(w); errw.flush(); });
+        boolean idx = calib != null && !calib.equals("random") && isIdx(Path.of(calib));
+        if (idx && io.condense.data.Preprocessing.of(g).isEmpty() && Files.isDirectory(Path.of(calib))) {
+            try {
+                String w = io.condense.recipe.ImageData.pixelRangeProblem(g, Path.of(calib), scale, scaleOption != null);
+                if (w != null) {
+                    errw.println("warning: " + w);
+                    errw.flush();
+                }
+            } catch (ModelException ignored) {
+                // no labelled test split beside the calibration images: nothing to check against
+            }
+        }
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
+        TransformerQuant.Mode m = chooseMode(g, o);
+        if (m != null) return transformer(g, m, cfg, progress, o, t0);
+        Graph prepared = PtqPass.prepare(QuantData.upgradeOpset(g, 13, progress));
+        List<Map<String, Tensor>> data = materialize(data(prepared, cfg, o));
         CalibrationResult stats = PtqPass.calibrate(prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
         for (String n : cfg.include()) requireNode(prepared, n, "--include");
@@ -148,6 +189,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new ModelException("--keep-float needs --sensitivity");
         }
         Graph q = PtqPass.quantize(prepared, stats, cfg);
+        if (idx) q = io.condense.data.Preprocessing.image(scale, 0, 1).stamp(q);
+        q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", io.condense.onnx.Provenance.sha256(model), cfg, null));
         byte[] bytes = OnnxExporter.toBytes(q);
         ModelFiles.writeAtomically(out, s -> s.write(bytes));
         long floatBytes;
@@ -162,6 +205,56 @@ public final class QuantizeCommand implements Callable<Integer> {
                 model.getFileName(), cfg.method().cliName() + (cfg.method() == CalibrationMethod.PERCENTILE ? " " + cfg.percentile() : ""),
                 cfg.symmetricActivations() ? "INT8 symmetric" : "UINT8 asymmetric", cfg.perChannelWeights() ? "per-channel INT8" : "per-tensor INT8",
                 nq, ndq, q.opset());
+        o.printf(Locale.ROOT, "wrote %s: %d bytes (float model %d bytes, %.2fx smaller) in %.1f s%n", out, bytes.length, floatBytes,
+                (double) floatBytes / bytes.length, (System.nanoTime() - t0) / 1e9);
+        o.flush();
+        return 0;
+    }
+
+    /**
+     * The transformer mode to use: --mode when given; for a model {@link TransformerQuant#isTransformer detected}
+     * as a transformer, dynamic INT8 (the most faithful INT8 mode measured on MiniLM, needs no data) unless
+     * calibration data is given, then static; null for the CNN path (the PtqPass rule table).
+     */
+    private TransformerQuant.Mode chooseMode(Graph g, PrintWriter o) {
+        if (mode != null) {
+            TransformerQuant.Mode m = TransformerQuant.Mode.parse(mode);
+            o.println("mode: " + m.cliName() + " (--mode)");
+            return m;
+        }
+        if (!TransformerQuant.isTransformer(g)) return null;
+        boolean hasData = textData.given() || calib != null;
+        TransformerQuant.Mode m = TransformerQuant.Mode.DYNAMIC;
+        o.println("transformer detected (MatMul-heavy graph with " + (g.inputs().stream().anyMatch(v -> v.type().dtype() != null
+                && !v.type().dtype().isFloating()) ? "integer token inputs" : "a LayerNorm pattern") + "): --mode " + m.cliName()
+                + " (INT8 weights per channel, activations quantized at run time" + (hasData ? "; the calibration data is not needed" : ", no calibration data needed")
+                + "); other modes: --mode static|smoothquant|weight-only");
+        return m;
+    }
+
+    private Integer transformer(Graph g, TransformerQuant.Mode m, QuantConfig cfg, java.io.PrintStream progress, PrintWriter o, long t0) {
+        List<Map<String, Tensor>> data = null;
+        Graph original = g;
+        g = QuantData.upgradeOpset(g, m == TransformerQuant.Mode.WEIGHT_ONLY ? 21 : 13, progress);
+        if (m.needsCalibration() || (m == TransformerQuant.Mode.WEIGHT_ONLY && (textData.given() || calib != null))) {
+            if (!textData.given() && calib == null) {
+                throw new ModelException("--mode " + m.cliName() + " needs calibration data: --text FILE (sentences) or --calib DIR (batch folders)");
+            }
+            data = materialize(data(g, cfg, o));
+        }
+        QuantConfig qc = TransformerQuant.staticConfig();
+        if (method != null) qc = qc.withMethod(CalibrationMethod.parse(method));
+        if (percentile != null) qc = qc.withPercentile(percentile);
+        if (placement != null) qc = qc.withPlacement(QuantConfig.Placement.parse(placement));
+        if (!exclude.isEmpty()) qc = qc.withExclude(exclude);
+        TransformerQuant.Options opt = TransformerQuant.Options.defaults().withQuant(qc).withAlpha(alpha).withBits(bits).withGroup(group)
+                .withEmbeddings(!noEmbeddings).withNbits(format.equalsIgnoreCase("matmulnbits"));
+        if (!format.equalsIgnoreCase("matmulnbits") && !format.equalsIgnoreCase("qdq")) throw new ModelException("--format must be qdq or matmulnbits, got " + format);
+        TransformerQuant.Result r = TransformerQuant.quantize(g, m, opt, data, progress);
+        byte[] bytes = OnnxExporter.toBytes(r.graph());
+        ModelFiles.writeAtomically(out, st -> st.write(bytes));
+        long floatBytes = OnnxExporter.toBytes(original).length;
+        o.printf(Locale.ROOT, "quantized %s: %s%n", model.getFileName(), r.description());
         o.printf(Locale.ROOT, "wrote %s: %d bytes (float model %d bytes, %.2fx smaller) in %.1f s%n", out, bytes.length, floatBytes,
                 (double) floatBytes / bytes.length, (System.nanoTime() - t0) / 1e9);
         o.flush();
@@ -198,6 +291,15 @@ public final class QuantizeCommand implements Callable<Integer> {
             if (!hasIdx) return CalibrationData.fromTensorFiles(in, p, nb);
         }
         return CalibrationData.fromIdx(in, p, scale, bs, nb);
+    }
+
+    private static boolean isIdx(Path p) {
+        if (!Files.isDirectory(p)) return p.getFileName().toString().contains("idx");
+        try (var s = Files.list(p)) {
+            return s.anyMatch(f -> f.getFileName().toString().contains("idx3"));
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     /** Loads all calibration batches (they are reused by the sensitivity analysis). */

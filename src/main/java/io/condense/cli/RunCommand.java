@@ -35,7 +35,9 @@ import java.util.concurrent.Callable;
 @Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Run a model on input tensors read from files and write its outputs.",
                 "Input files are ONNX TensorProto (.pb) or NumPy (.npy, C order, little-endian); "
-                        + "each output is written to DIR/<output name>.pb (or .npy)."})
+                        + "each output is written to DIR/<output name>.pb (or .npy)."},
+        footer = {"", "Examples:", "  condense run model.onnx --input x.npy --output-dir out/ --repeat 20",
+                "  condense run model.onnx -i input_ids=ids.npy -i attention_mask=mask.pb -o out/"})
 final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "ONNX model file (.onnx).")
     Path model;

@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
 @Command(name = "sensitivity", mixinStandardHelpOptions = true,
         description = {"Per-layer pruning sensitivity: prune each Conv/Gemm/MatMul layer alone at each level, evaluate on held-out "
                 + "MNIST-format training images, write DIR/sensitivity.csv, sensitivity.md and sensitivity.png.",
-                "Works on the models `condense train --model lenet-300-100|lenet5|resnet-small` writes."})
+                "Works on the models `condense train --model lenet-300-100|lenet5|resnet-small` writes."},
+        footer = {"", "Example:", "  condense sensitivity lenet5.onnx --data ../shared/data/mnist --out sens/"})
 public final class SensitivityCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "float ONNX model")
     Path model;

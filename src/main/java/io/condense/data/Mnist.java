@@ -26,8 +26,13 @@ public final class Mnist {
 
     /** Training (60k) or test (10k) split, pixels scaled to [0, 1]; shape [1, 28, 28]. */
     public static Dataset load(Path dir, boolean train) {
+        return load(dir, train, 1f / 255);
+    }
+
+    /** Training or test split with pixels multiplied by {@code scale} (1 keeps 0..255). */
+    public static Dataset load(Path dir, boolean train, float scale) {
         if (!Files.isDirectory(dir)) throw new ModelException("data folder not found: " + dir);
         String prefix = train ? "train" : "t10k";
-        return Dataset.fromIdx(find(dir, prefix, "images", 3), find(dir, prefix, "labels", 1), 1f / 255);
+        return Dataset.fromIdx(find(dir, prefix, "images", 3), find(dir, prefix, "labels", 1), scale);
     }
 }

@@ -47,7 +47,12 @@ public final class ModelFiles {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            tmp = io.condense.util.TempFiles.register(Files.createTempFile(dir, "." + abs.getFileName(), ".tmp"));
+            try { // createTempFile makes the file owner-only; outputs get the usual rw-r--r--
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException | IOException ignored) {
+                // not a POSIX file system
+            }
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
                 writer.write(out);
             }
@@ -56,6 +61,7 @@ public final class ModelFiles {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
+            io.condense.util.TempFiles.release(tmp);
             tmp = null;
         } catch (IOException e) {
             throw new ModelException("cannot write " + file + ": " + e.getMessage());
@@ -63,6 +69,7 @@ public final class ModelFiles {
             if (tmp != null) {
                 try {
                     Files.deleteIfExists(tmp);
+                    io.condense.util.TempFiles.release(tmp);
                 } catch (IOException ignored) {
                     // best effort: the temp file is hidden and named after the target
                 }

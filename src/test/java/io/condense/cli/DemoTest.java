@@ -114,7 +114,7 @@ class DemoTest {
     @Test
     void demoCommandEndToEnd() {
         assumeKernels(miniLm().graph());
-        CliTest.Result r = CliTest.cli("demo", "--repeat", "1").ok();
+        CliTest.Result r = CliTest.cli("demo", "--embed", "--repeat", "1").ok();
         assertTrue(r.out().contains("output last_hidden_state: float32[3,10,384]"), r.out());
         Matcher row = Pattern.compile("\\n  \\[0\\] +([-0-9.]+) +([-0-9.]+) +([-0-9.]+)\\n").matcher(r.out());
         assertTrue(row.find(), r.out());
@@ -127,8 +127,8 @@ class DemoTest {
     void demoErrors(@TempDir Path tmp) {
         CliTest.cli("demo", "--model", tmp.resolve("none.onnx").toString()).failsWith(1, "not found");
         Path relu = TestData.require("onnx/node/test_relu/model.onnx");
-        CliTest.cli("demo", "--model", relu.toString()).failsWith(1, "model input 'x' is not a text input");
-        CliTest.cli("demo", "--model", relu.toString(), "-s", "hello").failsWith(1, "no tokenizer found");
+        CliTest.cli("demo", "--embed", "--model", relu.toString()).failsWith(1, "model input 'x' is not a text input");
+        CliTest.cli("demo", "--embed", "--model", relu.toString(), "-s", "hello").failsWith(1, "no tokenizer found");
         CliTest.cli("demo", "--repeat", "-1").failsWith(2, "--repeat must not be negative");
         assertEquals(0, Arrays.stream(DemoCommand.FIXED_IDS).filter(r -> r[0] != 101).count());
     }
