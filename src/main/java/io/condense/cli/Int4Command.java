@@ -33,7 +33,7 @@ public final class Int4Command implements Callable<Integer> {
     @Option(names = "--group", defaultValue = "128", description = "group size along K (default ${DEFAULT-VALUE})")
     int group;
 
-    @Option(names = "--method", defaultValue = "gptq", description = "gptq | rtn (default ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "gptq", description = "gptq | awq | rtn (default ${DEFAULT-VALUE})")
     String method;
 
     @Option(names = "--asymmetric", description = "UINT4 with per-group zero points (default: symmetric INT4)")
@@ -62,10 +62,13 @@ public final class Int4Command implements Callable<Integer> {
         Int4WeightOnly.Method m = switch (method.toLowerCase(Locale.ROOT)) {
             case "gptq" -> Int4WeightOnly.Method.GPTQ;
             case "rtn" -> Int4WeightOnly.Method.RTN;
-            default -> throw new ModelException("unknown --method '" + method + "' (gptq, rtn)");
+            case "awq" -> Int4WeightOnly.Method.AWQ;
+            default -> throw new ModelException("unknown --method '" + method + "' (gptq, rtn, awq)");
         };
         if (batchSize < 1) throw new ModelException("--batch-size must be positive");
-        if (m == Int4WeightOnly.Method.GPTQ && calib == null && !textData.given()) throw new ModelException("--method gptq needs --calib DATA or --text FILE");
+        if (m != Int4WeightOnly.Method.RTN && calib == null && !textData.given()) {
+            throw new ModelException("--method " + method.toLowerCase(Locale.ROOT) + " needs calibration data: --calib DATA or --text FILE (or use --method rtn)");
+        }
         if (calib != null && textData.given()) throw new ModelException("give --calib or --text, not both");
         if (!Files.isRegularFile(model)) throw new ModelException("model file not found: " + model);
         Graph g = QuantData.upgradeOpset(OnnxImporter.load(model), 21, stdout);

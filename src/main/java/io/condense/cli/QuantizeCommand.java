@@ -107,6 +107,9 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--placement", paramLabel = "P", description = "static/smoothquant: matmul-weights (default) | matmul (also attention's activation MatMuls) | rules")
     String placement;
 
+    @Option(names = "--symmetric", description = "static/smoothquant on transformers: symmetric INT8 activations (default there: UINT8 with a zero point)")
+    boolean symmetric;
+
     @Option(names = "--alpha", defaultValue = "0.5", description = "SmoothQuant migration strength (default ${DEFAULT-VALUE})")
     double alpha;
 
@@ -246,6 +249,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (method != null) qc = qc.withMethod(CalibrationMethod.parse(method));
         if (percentile != null) qc = qc.withPercentile(percentile);
         if (placement != null) qc = qc.withPlacement(QuantConfig.Placement.parse(placement));
+        if (symmetric) qc = qc.withSymmetricActivations(true);
         if (!exclude.isEmpty()) qc = qc.withExclude(exclude);
         TransformerQuant.Options opt = TransformerQuant.Options.defaults().withQuant(qc).withAlpha(alpha).withBits(bits).withGroup(group)
                 .withEmbeddings(!noEmbeddings).withNbits(format.equalsIgnoreCase("matmulnbits"));

@@ -55,29 +55,43 @@ public final class TransformerQuant {
      * @param group      weight-only group size along K
      * @param nbits      weight-only: export MatMul weights as com.microsoft MatMulNBits instead of DequantizeLinear
      */
-    public record Options(QuantConfig quant, double alpha, boolean embeddings, int bits, int group, boolean nbits) {
+    public record Options(QuantConfig quant, double alpha, boolean embeddings, int bits, int group, boolean nbits,
+                          io.condense.quant.int4.Int4WeightOnly.Method weightMethod) {
         public Options {
             if (quant == null) quant = staticConfig();
         }
 
+        public Options(QuantConfig quant, double alpha, boolean embeddings, int bits, int group, boolean nbits) {
+            this(quant, alpha, embeddings, bits, group, nbits, null);
+        }
+
         public static Options defaults() { return new Options(staticConfig(), 0.5, true, 4, 32, false); }
 
-        public Options withQuant(QuantConfig q) { return new Options(q, alpha, embeddings, bits, group, nbits); }
+        /** Weight-only rounding: RTN, GPTQ or AWQ (null: GPTQ with calibration data, RTN without). */
+        public Options withWeightMethod(io.condense.quant.int4.Int4WeightOnly.Method m) { return new Options(quant, alpha, embeddings, bits, group, nbits, m); }
 
-        public Options withAlpha(double a) { return new Options(quant, a, embeddings, bits, group, nbits); }
+        public Options withQuant(QuantConfig q) { return new Options(q, alpha, embeddings, bits, group, nbits, weightMethod); }
 
-        public Options withEmbeddings(boolean e) { return new Options(quant, alpha, e, bits, group, nbits); }
+        public Options withAlpha(double a) { return new Options(quant, a, embeddings, bits, group, nbits, weightMethod); }
 
-        public Options withBits(int b) { return new Options(quant, alpha, embeddings, b, group, nbits); }
+        public Options withEmbeddings(boolean e) { return new Options(quant, alpha, e, bits, group, nbits, weightMethod); }
 
-        public Options withGroup(int g) { return new Options(quant, alpha, embeddings, bits, g, nbits); }
+        public Options withBits(int b) { return new Options(quant, alpha, embeddings, b, group, nbits, weightMethod); }
 
-        public Options withNbits(boolean n) { return new Options(quant, alpha, embeddings, bits, group, n); }
+        public Options withGroup(int g) { return new Options(quant, alpha, embeddings, bits, g, nbits, weightMethod); }
+
+        public Options withNbits(boolean n) { return new Options(quant, alpha, embeddings, bits, group, n, weightMethod); }
     }
 
-    /** The static-INT8 settings used for transformers: weight MatMul/Gemm placement, percentile calibration (99.99). */
+    /**
+     * The static-INT8 settings used for transformers: weight MatMul/Gemm placement, min-max calibration, asymmetric
+     * UINT8 activations. Measured on all-MiniLM-L6-v2 (300 held-out Brown sentences, mean-pooled cosine / Spearman):
+     * this 0.9925 / 0.9910; symmetric INT8 0.9813 / 0.9777; percentile 99.99 0.9640 / 0.9510; also quantizing the
+     * attention MatMuls 0.9920 / 0.9900.
+     */
     public static QuantConfig staticConfig() {
-        return QuantConfig.defaults().withPlacement(QuantConfig.Placement.MATMUL_WEIGHTS).withMethod(CalibrationMethod.PERCENTILE).withPercentile(99.99);
+        return QuantConfig.defaults().withPlacement(QuantConfig.Placement.MATMUL_WEIGHTS).withMethod(CalibrationMethod.MINMAX)
+                .withSymmetricActivations(false);
     }
 
     public static Result quantize(Graph g, Mode mode, Iterable<Map<String, Tensor>> calib, PrintStream progress) {
@@ -98,7 +112,8 @@ public final class TransformerQuant {
                 QuantConfig cfg = opt.quant();
                 Graph p = PtqPass.prepare(OpsetConversion.upgrade(g, 13));
                 Graph q = PtqPass.quantize(p, PtqPass.calibrate(p, cfg, calib, progress), cfg);
-                yield new Result(q, "static INT8, " + cfg.placement().cliName() + ", " + calibName(cfg));
+                if (opt.embeddings()) q = DynamicQuantization.quantizeEmbeddings(q);
+                yield new Result(q, "static INT8, " + cfg.placement().cliName() + ", " + calibName(cfg) + (opt.embeddings() ? ", INT8 embeddings" : ""));
             }
             case DYNAMIC -> {
                 DynamicQuantization d = new DynamicQuantization(DynamicQuantization.Config.defaults());
@@ -116,12 +131,14 @@ public final class TransformerQuant {
                 SmoothQuant sq = new SmoothQuant(new SmoothQuant.Config(opt.alpha()), calib);
                 Graph s = sq.apply(p);
                 Graph q = PtqPass.quantize(s, PtqPass.calibrate(s, cfg, calib, progress), cfg);
+                if (opt.embeddings()) q = DynamicQuantization.quantizeEmbeddings(q);
                 yield new Result(q, "SmoothQuant alpha " + sq.config().alpha() + " (" + sq.smoothed() + " groups, " + sq.folded() + " folded) + static INT8, "
                         + cfg.placement().cliName() + ", " + calibName(cfg));
             }
             case WEIGHT_ONLY -> {
-                var cfg = io.condense.quant.int4.Int4WeightOnly.Config.of(opt.group(), calib == null ? io.condense.quant.int4.Int4WeightOnly.Method.RTN
-                        : io.condense.quant.int4.Int4WeightOnly.Method.GPTQ).withEmbeddings(opt.embeddings()).withBits(opt.bits())
+                var wm = opt.weightMethod() != null ? opt.weightMethod() : calib == null ? io.condense.quant.int4.Int4WeightOnly.Method.RTN
+                        : io.condense.quant.int4.Int4WeightOnly.Method.GPTQ;
+                var cfg = io.condense.quant.int4.Int4WeightOnly.Config.of(opt.group(), wm).withEmbeddings(opt.embeddings()).withBits(opt.bits())
                         .withFormat(opt.nbits() ? io.condense.quant.int4.Int4WeightOnly.Format.MATMUL_NBITS : io.condense.quant.int4.Int4WeightOnly.Format.QDQ);
                 var pass = new io.condense.quant.int4.Int4WeightOnly(cfg, calib, progress);
                 Graph q = pass.apply(PtqPass.prepare(g));
@@ -132,7 +149,8 @@ public final class TransformerQuant {
     }
 
     private static String calibName(QuantConfig c) {
-        return c.method().cliName() + (c.method() == CalibrationMethod.PERCENTILE ? " " + c.percentile() : "");
+        return c.method().cliName() + (c.method() == CalibrationMethod.PERCENTILE ? " " + c.percentile() : "")
+                + (c.symmetricActivations() ? ", INT8 activations" : ", UINT8 activations");
     }
 
     /**

@@ -64,22 +64,8 @@ public final class TransformerQuantEval {
         row("float32", floatBytes.length, floatBytes.length, Fidelity.compareEmbeddings(ref, ref));
         for (String m : modes.split(",")) {
             long t0 = System.nanoTime();
-            String[] parts = m.trim().split(":");
-            TransformerQuant.Options opt = TransformerQuant.Options.defaults();
-            TransformerQuant.Mode mode = TransformerQuant.Mode.parse(parts[0]);
-            if (mode.needsCalibration()) {
-                io.condense.quant.QuantConfig qc = opt.quant();
-                if (parts.length > 1) qc = qc.withPlacement(io.condense.quant.QuantConfig.Placement.parse(parts[1]));
-                if (parts.length > 2) qc = qc.withMethod(io.condense.quant.CalibrationMethod.parse(parts[2]));
-                if (parts.length > 3) opt = opt.withAlpha(Double.parseDouble(parts[3]));
-                opt = opt.withQuant(qc);
-            } else if (mode == TransformerQuant.Mode.WEIGHT_ONLY) {
-                if (parts.length > 1) opt = opt.withBits(Integer.parseInt(parts[1]));
-                if (parts.length > 2) opt = opt.withNbits(parts[2].equals("nbits"));
-                if (parts.length > 3) opt = opt.withEmbeddings(!parts[3].equals("noemb"));
-            } else if (parts.length > 1) {
-                opt = opt.withEmbeddings(!parts[1].equals("noemb"));
-            }
+            TransformerQuant.Mode mode = TransformerQuant.Mode.parse(m.trim().split(":")[0]);
+            TransformerQuant.Options opt = options(m.trim());
             TransformerQuant.Result r = TransformerQuant.quantize(g, mode, opt, mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
             byte[] q = OnnxExporter.toBytes(r.graph());
             Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), q);
@@ -93,6 +79,32 @@ public final class TransformerQuantEval {
             row(rp.getFileName().toString(), Files.size(rp), floatBytes.length, Fidelity.compareEmbeddings(embeddings(b, rg, evalB), ref));
         }
         tok.close();
+    }
+
+    /**
+     * "mode[:a[:b[:c[:d]]]]": static/smoothquant placement:calibrator[:alpha][:asym]; weight-only bits:qdq|nbits:emb|noemb:rtn|gptq|awq;
+     * dynamic emb|noemb.
+     */
+    public static TransformerQuant.Options options(String spec) {
+        String[] parts = spec.split(":");
+        TransformerQuant.Options opt = TransformerQuant.Options.defaults();
+        TransformerQuant.Mode mode = TransformerQuant.Mode.parse(parts[0]);
+        if (mode.needsCalibration()) {
+            io.condense.quant.QuantConfig qc = opt.quant();
+            if (parts.length > 1) qc = qc.withPlacement(io.condense.quant.QuantConfig.Placement.parse(parts[1]));
+            if (parts.length > 2) qc = qc.withMethod(io.condense.quant.CalibrationMethod.parse(parts[2]));
+            if (parts.length > 3 && !parts[3].equals("asym")) opt = opt.withAlpha(Double.parseDouble(parts[3]));
+            if (java.util.Arrays.asList(parts).contains("asym")) qc = qc.withSymmetricActivations(false);
+            opt = opt.withQuant(qc);
+        } else if (mode == TransformerQuant.Mode.WEIGHT_ONLY) {
+            if (parts.length > 1) opt = opt.withBits(Integer.parseInt(parts[1]));
+            if (parts.length > 2) opt = opt.withNbits(parts[2].equals("nbits"));
+            if (parts.length > 3) opt = opt.withEmbeddings(!parts[3].equals("noemb"));
+            if (parts.length > 4) opt = opt.withWeightMethod(io.condense.quant.int4.Int4WeightOnly.Method.valueOf(parts[4].toUpperCase(Locale.ROOT)));
+        } else if (parts.length > 1) {
+            opt = opt.withEmbeddings(!parts[1].equals("noemb"));
+        }
+        return opt;
     }
 
     static void row(String name, long bytes, long floatBytes, Fidelity.EmbeddingReport r) {
@@ -111,7 +123,7 @@ public final class TransformerQuantEval {
         return out.toArray(new float[0][]);
     }
 
-    static String loadavg() {
+    public static String loadavg() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).trim();
         } catch (Exception e) {
