@@ -42,6 +42,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N images (0 = all)")
     int limit;
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for evaluation: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     PrintStream stdout = System.out;
 
     /** Where results and progress go (default System.out). */
@@ -62,7 +66,7 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     /**
-     * Accuracy through the inference executor (CPU backend), so float, QDQ-quantized (INT8/INT4) and integer models
+     * Accuracy through the inference executor ({@code --backend}, the CPU one by default), so float, QDQ-quantized (INT8/INT4) and integer models
      * all evaluate. A model whose input declares a fixed batch size is fed batches of that size.
      */
     double accuracy() {
@@ -76,7 +80,7 @@ public final class EvalCommand implements Callable<Integer> {
         int rank = t.hasRank() ? t.rank() : 4;
         int batch = t.hasRank() && rank > 0 && t.dims().get(0).isKnown() ? (int) t.dims().get(0).value() : batchSize;
         long correct = 0, seen = 0;
-        try (Session s = Backends.cpu().open(g)) {
+        try (Session s = Backends.get(backend).open(g)) {
             for (Dataset.Batch b : d.batches(batch)) {
                 INDArray x = b.x();
                 if (b.size() != batch && t.hasRank() && t.dims().get(0).isKnown()) continue; // a fixed-batch model skips the ragged tail

@@ -63,6 +63,10 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "shuffling seed (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for the initial calibration: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     PrintStream stdout = System.out;
 
     @Override
@@ -79,7 +83,7 @@ public final class QatCommand implements Callable<Integer> {
         if (testLimit > 0) test = test.head(testLimit);
         Qat.Config cfg = new Qat.Config(weightBits, m, epochs, batchSize, lr, scaleLr, calibBatches, seed, io.condense.quant.QuantConfig.defaults());
         double accFloat = Trainer.evaluate(new Tape(g), test, 256);
-        Qat qat = new Qat(cfg, stdout);
+        Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
         Graph q = qat.run(g, train, test);
         double accQat = Trainer.evaluate(qat.tape(), test, 256);
         OnnxExporter.save(q, out);

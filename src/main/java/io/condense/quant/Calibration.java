@@ -1,5 +1,6 @@
 package io.condense.quant;
 
+import io.condense.backend.Backend;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.ir.Graph;
@@ -22,7 +23,8 @@ import java.util.Set;
 /**
  * Runs the float model on calibration batches and collects {@link TensorStats} of chosen intermediate values.
  *
- * <p>The graph is copied with the values of interest added as graph outputs and run on the CPU backend, one
+ * <p>The graph is copied with the values of interest added as graph outputs (as ONNX Runtime's own calibrator
+ * does) and run on a backend (the CPU backend unless one is given; any {@link Backend} works), one
  * session for all batches. Graph inputs among the values are taken from the feeds. Statistics are merged with
  * batch-size independent histograms (see {@link Histogram}), so the same samples give the same ranges however
  * they are batched (up to float rounding differences of the executor between batch sizes).
@@ -40,6 +42,12 @@ public final class Calibration {
      *                        or a NaN/infinite value
      */
     public static CalibrationResult run(Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
+                                        QuantConfig cfg, PrintStream progress) {
+        return run(Backends.cpu(), g, tensors, batches, cfg, progress);
+    }
+
+    /** As {@link #run(Graph, Collection, Iterable, QuantConfig, PrintStream)} on {@code backend}. */
+    public static CalibrationResult run(Backend backend, Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
                                         QuantConfig cfg, PrintStream progress) {
         Set<String> outs = new HashSet<>();
         for (ValueInfo o : g.outputs()) outs.add(o.name());
@@ -59,7 +67,7 @@ public final class Calibration {
         int nb = 0;
         long samples = 0;
         long t0 = System.nanoTime(), lastPrint = t0;
-        try (Session s = Backends.cpu().open(probe)) {
+        try (Session s = backend.open(probe)) {
             Iterator<Map<String, Tensor>> it = batches.iterator();
             while (nb < limit && it.hasNext()) {
                 Map<String, Tensor> feed = it.next();
