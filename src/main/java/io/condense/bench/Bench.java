@@ -25,7 +25,8 @@ import java.util.Map;
  * queries/s and items/s (batch x queries/s) over the host walltime. The models of one batch size are alternated in
  * slices of {@link BenchConfig#sliceMs()} so that a change of machine load hits all of them alike. The first model is
  * the baseline of the ratios. Timing is host wall clock around {@link Session#run} (inputs already built; the
- * backend's own input/output copies included).
+ * backend's own input/output copies included; for TensorRT engines ({@code --backend trt}, models are .plan files
+ * with their ONNX beside them) the host-to-device and device-to-host copies are included, like trtexec's "Latency").
  *
  * <pre>{@code
  * BenchResult r = Bench.run(BenchConfig.of("ort", List.of(fp32, int8)).withBatches(List.of(1, 8)), System.out);
@@ -40,8 +41,9 @@ public final class Bench {
     static Backend backend(BenchConfig cfg) {
         String name = cfg.backend();
         if (name.equals("trt")) {
-            throw new ModelException("bench --backend trt: TensorRT engines run only on a GPU machine with TensorRT's libraries "
-                    + "(not found here); see benchmarks/trt/README.md");
+            String why = io.condense.export.trt.TrtLibraries.reason();
+            if (!why.isEmpty()) throw new ModelException("bench --backend trt: " + why);
+            return null; // engines are opened by TrtEngineSession
         }
         Backend b = Backends.get(name);
         if (cfg.threads() > 0) {
@@ -62,20 +64,25 @@ public final class Bench {
         String loadBefore = loadAverage();
         List<String> names = new ArrayList<>();
         List<Graph> graphs = new ArrayList<>();
+        boolean trt = be == null;
         for (Path p : cfg.models()) {
-            graphs.add(OnnxImporter.load(p));
+            graphs.add(OnnxImporter.load(trt ? onnxBeside(p) : p));
             names.add(p.getFileName().toString());
         }
         List<BenchResult.Row> rows = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<Session> sessions = new ArrayList<>();
         long[] openRss = new long[graphs.size()];
+        long[] deviceUsed = new long[graphs.size()];
+        boolean gpu = trt || cfg.backend().equals("cuda");
         try {
             for (int i = 0; i < graphs.size(); i++) {
                 long before = rss("VmRSS");
-                sessions.add(be.open(graphs.get(i)));
+                long devBefore = gpu ? deviceFree() : -1;
+                sessions.add(trt ? io.condense.export.trt.TrtEngineSession.open(cfg.models().get(i)) : be.open(graphs.get(i)));
                 openRss[i] = before < 0 ? -1 : rss("VmRSS") - before;
-                if (progress != null) progress.printf(Locale.ROOT, "opened %s on %s%n", names.get(i), be.name());
+                deviceUsed[i] = devBefore < 0 ? -1 : devBefore - deviceFree();
+                if (progress != null) progress.printf(Locale.ROOT, "opened %s on %s%n", names.get(i), cfg.backend());
             }
             for (int batch : cfg.batches()) {
                 List<Entry> entries = new ArrayList<>();
@@ -90,9 +97,10 @@ public final class Bench {
                 }
                 if (progress != null) progress.printf(Locale.ROOT, "batch %d: warming up %d model(s) for %d ms each%n", batch, entries.size(), cfg.warmupMs());
                 for (Entry e : entries) {
-                    long before = rss("VmRSS");
+                    long before = rss("VmRSS"), devBefore = gpu ? deviceFree() : -1;
                     e.warmup(cfg.warmupMs() * 1_000_000L);
                     if (before >= 0 && openRss[e.index] >= 0) openRss[e.index] += Math.max(0, rss("VmRSS") - before);
+                    if (devBefore >= 0 && deviceUsed[e.index] >= 0) deviceUsed[e.index] += Math.max(0, devBefore - deviceFree());
                 }
                 long durationNs = (long) (cfg.durationS() * 1e9), sliceNs = cfg.sliceMs() * 1_000_000L;
                 boolean more = true;
@@ -115,11 +123,11 @@ public final class Bench {
                         thr = 1;
                     }
                     BenchResult.Row r = new BenchResult.Row(names.get(e.index), batch, cfg.seq(), e.warmups, wall, s, qps, ips,
-                            speedup, thr, openRss[e.index], -1);
+                            speedup, thr, openRss[e.index], deviceUsed[e.index]);
                     if (e.index == 0) base = r;
                     else if (base != null) {
                         r = new BenchResult.Row(r.model(), batch, cfg.seq(), r.warmupQueries(), wall, s, qps, ips,
-                                base.latency().medianMs() / s.medianMs(), ips / base.itemsPerSecond(), r.openRssBytes(), -1);
+                                base.latency().medianMs() / s.medianMs(), ips / base.itemsPerSecond(), r.openRssBytes(), r.deviceBytes());
                     }
                     rows.add(r);
                     if (s.cvPercent() > cfg.cvWarnPercent()) {
@@ -131,8 +139,17 @@ public final class Bench {
         } finally {
             for (Session s : sessions) s.close();
         }
-        return new BenchResult(be.name(), cfg.threads(), Runtime.getRuntime().availableProcessors(), loadBefore, loadAverage(),
+        return new BenchResult(cfg.backend(), cfg.threads(), Runtime.getRuntime().availableProcessors(), loadBefore, loadAverage(),
                 rss("VmHWM"), rows, warnings);
+    }
+
+    /** The ONNX file beside a TensorRT engine (same name, .onnx): bench sizes and fills the engine's inputs from it. */
+    static Path onnxBeside(Path plan) {
+        String f = plan.getFileName().toString();
+        Path onnx = plan.resolveSibling((f.contains(".") ? f.substring(0, f.lastIndexOf('.')) : f) + ".onnx");
+        if (!Files.isRegularFile(onnx)) throw new ModelException("bench --backend trt: " + plan + " needs its ONNX model beside it as " + onnx.getFileName()
+                + " (for the input names, shapes and token ranges)");
+        return onnx;
     }
 
     /** One model's session and feeds at one batch size, with its measured query times. */
@@ -173,6 +190,15 @@ public final class Bench {
         boolean done(long durationNs, int minIterations) { return count >= minIterations && wallNs >= durationNs; }
 
         double[] times() { return java.util.Arrays.copyOf(ms, count); }
+    }
+
+    /** Free device memory (cudaMemGetInfo), or -1 without a GPU. */
+    static long deviceFree() {
+        try {
+            return io.condense.backend.cuda.CudaRuntime.isAvailable() ? io.condense.backend.cuda.CudaRuntime.memInfo()[0] : -1;
+        } catch (RuntimeException | LinkageError e) {
+            return -1;
+        }
     }
 
     /** "1m 5m 15m" load averages from /proc/loadavg, or the JVM's 1-minute figure, or "?". */

@@ -43,7 +43,7 @@ public record BenchResult(String backend, int threads, int cores, String loadBef
      * @param speedup           baseline median latency / this median latency (1 for the baseline; NaN if none)
      * @param throughputRatio   this items/s / baseline items/s
      * @param openRssBytes      resident memory growth while this model was opened and warmed up (-1 unknown)
-     * @param deviceBytes       device memory in use after opening (cuda/trt), -1 where not measured
+     * @param deviceBytes       device memory taken by opening and warming up this model (cudaMemGetInfo; cuda/trt), -1 where not measured
      */
     public record Row(String model, int batch, int seq, int warmupQueries, double wallSeconds, Stats latency,
                       double queriesPerSecond, double itemsPerSecond, double speedup, double throughputRatio,
@@ -58,14 +58,15 @@ public record BenchResult(String backend, int threads, int cores, String loadBef
     public void print(PrintStream out) {
         out.printf(Locale.ROOT, "backend %s, threads %s, %d cores; load average before %s, after %s%n", backend,
                 threads == 0 ? "default" : Integer.toString(threads), cores, loadBefore, loadAfter);
-        out.printf(Locale.ROOT, "%-28s %5s %6s %9s %9s %9s %9s %9s %6s %9s %10s %7s %7s %8s%n", "model", "batch", "iters",
-                "median ms", "p90", "p95", "p99", "mean", "cv%", "qps", "items/s", "speedup", "thr x", "rss MB");
+        out.printf(Locale.ROOT, "%-28s %5s %6s %9s %9s %9s %9s %9s %6s %9s %10s %7s %7s %8s %8s%n", "model", "batch", "iters",
+                "median ms", "p90", "p95", "p99", "mean", "cv%", "qps", "items/s", "speedup", "thr x", "rss MB", "dev MB");
         for (Row r : rows) {
             Stats s = r.latency;
-            out.printf(Locale.ROOT, "%-28s %5d %6d %9.3f %9.3f %9.3f %9.3f %9.3f %6.2f %9.1f %10.1f %7.2f %7.2f %8s%n",
+            out.printf(Locale.ROOT, "%-28s %5d %6d %9.3f %9.3f %9.3f %9.3f %9.3f %6.2f %9.1f %10.1f %7.2f %7.2f %8s %8s%n",
                     shorten(r.model, 28), r.batch, s.n(), s.medianMs(), s.p90Ms(), s.p95Ms(), s.p99Ms(), s.meanMs(), s.cvPercent(),
                     r.queriesPerSecond, r.itemsPerSecond, r.speedup, r.throughputRatio,
-                    r.openRssBytes < 0 ? "?" : String.format(Locale.ROOT, "%.1f", r.openRssBytes / 1048576.0));
+                    r.openRssBytes < 0 ? "?" : String.format(Locale.ROOT, "%.1f", r.openRssBytes / 1048576.0),
+                    r.deviceBytes < 0 ? "-" : String.format(Locale.ROOT, "%.1f", r.deviceBytes / 1048576.0));
         }
         if (peakRssBytes >= 0) out.printf(Locale.ROOT, "peak host memory (process VmHWM): %.1f MB%n", peakRssBytes / 1048576.0);
         out.println("speedup = baseline median / median; thr x = items/s / baseline items/s; baseline = first model");

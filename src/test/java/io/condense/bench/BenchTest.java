@@ -91,6 +91,15 @@ class BenchTest {
     }
 
     @Test
+    void trtWithoutTensorRtIsOneLineModelException(@TempDir Path dir) {
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.condense.export.trt.TrtLibraries.available(), "TensorRT is installed here");
+        io.condense.ir.ModelException e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class,
+                () -> Bench.run(BenchConfig.of("trt", List.of(dir.resolve("m.plan"))), null));
+        assertTrue(e.getMessage().startsWith("bench --backend trt: TensorRT's libraries are not available here"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+
+    @Test
     void fixedBatchModelsSkipOtherBatchSizes(@TempDir Path dir) {
         Graph g = Graph.builder().opset("", 17)
                 .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 1, 4)))
