@@ -60,6 +60,13 @@ models() {
       o=${f%.onnx}-fp16.onnx; [[ -f $o ]] || ./condense fp16 "$f" --out "$o"
     done
   else echo "note: no 'condense fp16' in this build (tquant's FP16 pass): engines would be FP32/TF32 and INT8 islands in FP32" >&2; fi
+  # accuracy of each CNN variant as ONNX on ONNX Runtime (CPU): the engines' own accuracy needs an engine evaluator
+  # (not written); an engine should match its ONNX to FP16/INT8 rounding
+  mkdir -p $R
+  for f in $M/cnn*.onnx; do
+    printf '%-36s %s\n' "$(basename "$f")" "$(./condense eval "$f" --data "$DATA/mnist" --backend ort | tail -1)"
+  done | tee $R/onnx-accuracy.txt
+  # MiniLM fidelity to float (cosine of the embeddings) needs the text helper's `eval --reference` (not in this build)
   ls -la $M
   echo "carry $M to the GPU machine (under 64 MiB per call: one or two files per call)"
 }
