@@ -37,66 +37,77 @@ import java.util.Map;
 public final class Bench {
     private Bench() {}
 
-    /** The backend for {@code cfg}: cpu/ort with the thread count applied; cuda as registered; trt is not a graph backend. */
-    static Backend backend(BenchConfig cfg) {
-        String name = cfg.backend();
+    /** The backend named {@code name}: cpu/ort with {@code threads} applied; null for trt (engines open through TrtEngineSession). */
+    static Backend backend(String name, int threads) {
         if (name.equals("trt")) {
             String why = io.condense.export.trt.TrtLibraries.reason();
             if (!why.isEmpty()) throw new ModelException("bench --backend trt: " + why);
-            return null; // engines are opened by TrtEngineSession
+            return null;
         }
         Backend b = Backends.get(name);
-        if (cfg.threads() > 0) {
-            if (name.equals("cpu")) io.condense.backend.cpu.NativeSetup.setThreads(cfg.threads());
-            else if (name.equals("ort")) b = io.condense.backend.ort.OrtBackend.withThreads(cfg.threads());
+        if (threads > 0) {
+            if (name.equals("cpu")) io.condense.backend.cpu.NativeSetup.setThreads(threads);
+            else if (name.equals("ort")) b = io.condense.backend.ort.OrtBackend.withThreads(threads);
         }
         return b;
     }
 
     /**
-     * Runs the benchmark.
+     * Runs the benchmark. {@link BenchConfig#backend()} may list several backends ("cpu,ort"): every model then runs
+     * on each, all alternated in one run; the baseline is the first model on the first backend.
      *
      * @param progress one line per model as it is opened and per batch size; null for none
      * @throws ModelException for a model that cannot be loaded or run, an unavailable backend
      */
     public static BenchResult run(BenchConfig cfg, PrintStream progress) {
-        Backend be = backend(cfg);
+        List<String> backends = List.of(cfg.backend().split(","));
+        if (backends.contains("trt") && backends.size() > 1) throw new ModelException("bench: --backend trt cannot be combined with other backends (its models are engines)");
+        List<Backend> bes = new ArrayList<>();
+        for (String b : backends) bes.add(backend(b.trim(), cfg.threads()));
+        boolean trt = backends.get(0).equals("trt");
         String loadBefore = loadAverage();
-        List<String> names = new ArrayList<>();
         List<Graph> graphs = new ArrayList<>();
-        boolean trt = be == null;
-        for (Path p : cfg.models()) {
-            graphs.add(OnnxImporter.load(trt ? onnxBeside(p) : p));
-            names.add(p.getFileName().toString());
+        for (Path p : cfg.models()) graphs.add(OnnxImporter.load(trt ? onnxBeside(p) : p));
+        // engines: backend-major, model-minor; engine 0 is the baseline
+        int n = backends.size() * graphs.size();
+        String[] label = new String[n], engineBackend = new String[n];
+        int[] model = new int[n];
+        for (int k = 0; k < n; k++) {
+            model[k] = k % graphs.size();
+            engineBackend[k] = backends.get(k / graphs.size()).trim();
+            label[k] = cfg.models().get(model[k]).getFileName().toString();
         }
         List<BenchResult.Row> rows = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<Session> sessions = new ArrayList<>();
-        long[] openRss = new long[graphs.size()];
-        long[] deviceUsed = new long[graphs.size()];
-        boolean gpu = trt || cfg.backend().equals("cuda");
+        long[] openRss = new long[n];
+        long[] deviceUsed = new long[n];
         try {
-            for (int i = 0; i < graphs.size(); i++) {
+            for (int k = 0; k < n; k++) {
+                boolean gpu = trt || engineBackend[k].equals("cuda");
                 long before = rss("VmRSS");
                 long devBefore = gpu ? deviceFree() : -1;
-                sessions.add(trt ? io.condense.export.trt.TrtEngineSession.open(cfg.models().get(i)) : be.open(graphs.get(i)));
-                openRss[i] = before < 0 ? -1 : rss("VmRSS") - before;
-                deviceUsed[i] = devBefore < 0 ? -1 : devBefore - deviceFree();
-                if (progress != null) progress.printf(Locale.ROOT, "opened %s on %s%n", names.get(i), cfg.backend());
+                Backend be = bes.get(k / graphs.size());
+                sessions.add(trt ? io.condense.export.trt.TrtEngineSession.open(cfg.models().get(model[k])) : be.open(graphs.get(model[k])));
+                openRss[k] = before < 0 ? -1 : rss("VmRSS") - before;
+                deviceUsed[k] = devBefore < 0 ? -1 : devBefore - deviceFree();
+                if (progress != null) progress.printf(Locale.ROOT, "opened %s on %s%n", label[k], engineBackend[k]);
             }
             for (int batch : cfg.batches()) {
                 List<Entry> entries = new ArrayList<>();
-                for (int i = 0; i < graphs.size(); i++) {
-                    long fixed = BenchInputs.fixedBatch(graphs.get(i));
+                for (int k = 0; k < n; k++) {
+                    Graph g = graphs.get(model[k]);
+                    long fixed = BenchInputs.fixedBatch(g);
                     if (fixed > 0 && fixed != batch) {
-                        warnings.add(names.get(i) + " has a fixed batch of " + fixed + ": batch " + batch + " skipped");
+                        if (k < graphs.size()) warnings.add(label[k] + " has a fixed batch of " + fixed + ": batch " + batch + " skipped");
                         continue;
                     }
-                    Map<String, Tensor> feeds = BenchInputs.feeds(graphs.get(i), batch, cfg.seq(), cfg.seed());
-                    entries.add(new Entry(i, sessions.get(i), feeds));
+                    entries.add(new Entry(k, sessions.get(k), BenchInputs.feeds(g, batch, cfg.seq(), cfg.seed())));
                 }
-                if (progress != null) progress.printf(Locale.ROOT, "batch %d: warming up %d model(s) for %d ms each%n", batch, entries.size(), cfg.warmupMs());
+                if (entries.isEmpty()) continue;
+                if (progress != null) progress.printf(Locale.ROOT, "batch %d: warming up %d engine(s) for %d ms each%n", batch, entries.size(), cfg.warmupMs());
                 for (Entry e : entries) {
+                    boolean gpu = trt || engineBackend[e.index].equals("cuda");
                     long before = rss("VmRSS"), devBefore = gpu ? deviceFree() : -1;
                     e.warmup(cfg.warmupMs() * 1_000_000L);
                     if (before >= 0 && openRss[e.index] >= 0) openRss[e.index] += Math.max(0, rss("VmRSS") - before);
@@ -121,18 +132,17 @@ public final class Bench {
                     if (e.index == 0) {
                         speedup = 1;
                         thr = 1;
+                    } else if (base != null) {
+                        speedup = base.latency().medianMs() / s.medianMs();
+                        thr = ips / base.itemsPerSecond();
                     }
-                    BenchResult.Row r = new BenchResult.Row(names.get(e.index), batch, cfg.seq(), e.warmups, wall, s, qps, ips,
+                    BenchResult.Row r = new BenchResult.Row(label[e.index], engineBackend[e.index], batch, cfg.seq(), e.warmups, wall, s, qps, ips,
                             speedup, thr, openRss[e.index], deviceUsed[e.index]);
                     if (e.index == 0) base = r;
-                    else if (base != null) {
-                        r = new BenchResult.Row(r.model(), batch, cfg.seq(), r.warmupQueries(), wall, s, qps, ips,
-                                base.latency().medianMs() / s.medianMs(), ips / base.itemsPerSecond(), r.openRssBytes(), r.deviceBytes());
-                    }
                     rows.add(r);
                     if (s.cvPercent() > cfg.cvWarnPercent()) {
-                        warnings.add(String.format(Locale.ROOT, "%s batch %d is unstable: coefficient of variation %.2f%% > %.1f%% "
-                                + "(a busy machine? compare the load average)", names.get(e.index), batch, s.cvPercent(), cfg.cvWarnPercent()));
+                        warnings.add(String.format(Locale.ROOT, "%s on %s batch %d is unstable: coefficient of variation %.2f%% > %.1f%% "
+                                + "(a busy machine? compare the load average)", label[e.index], engineBackend[e.index], batch, s.cvPercent(), cfg.cvWarnPercent()));
                     }
                 }
             }

@@ -9,7 +9,7 @@ import java.util.List;
  * What {@link Bench#run} measures, with trtexec's defaults.
  *
  * @param models        ONNX models (TensorRT .plan engines for backend trt); the first is the baseline of the ratios
- * @param backend       cpu | ort | cuda | trt
+ * @param backend       cpu | ort | cuda | trt, or a comma list ("cpu,ort": every model on each, alternated)
  * @param batches       batch sizes for a symbolic first input dimension (default 1)
  * @param seq           size of every other symbolic dimension (a sequence length; default 128)
  * @param durationS     minimum measured time per model and batch, seconds (trtexec --duration, default 3)
@@ -26,6 +26,9 @@ public record BenchConfig(List<Path> models, String backend, List<Integer> batch
         if (models == null || models.isEmpty()) throw new ModelException("bench: no model given");
         models = List.copyOf(models);
         if (backend == null || backend.isBlank()) backend = "cpu";
+        for (String b : backend.split(",")) {
+            if (!List.of("cpu", "ort", "cuda", "trt").contains(b.trim())) throw new ModelException("bench: unknown backend '" + b + "' (cpu, ort, cuda, trt)");
+        }
         batches = batches == null || batches.isEmpty() ? List.of(1) : List.copyOf(batches);
         for (int b : batches) if (b < 1) throw new ModelException("bench: batch sizes must be >= 1, got " + b);
         if (seq < 1) throw new ModelException("bench: --seq must be >= 1, got " + seq);

@@ -13,7 +13,7 @@ import java.util.Locale;
 /**
  * The outcome of {@link Bench#run}: one {@link Row} per model and batch, the machine's state, and warnings.
  *
- * @param backend       the backend that ran the models
+ * @param backend       the backend(s) that ran the models, as given ("ort", "cpu,ort")
  * @param threads       CPU threads requested (0: backend default)
  * @param cores         available processors
  * @param loadBefore    1/5/15-minute load averages before the run (from /proc/loadavg; empty where unknown)
@@ -33,6 +33,7 @@ public record BenchResult(String backend, int threads, int cores, String loadBef
      * One model at one batch size.
      *
      * @param model             file name as given
+     * @param backend           the backend that ran it
      * @param batch             batch size (items per query)
      * @param seq               sequence length used for other symbolic dims
      * @param warmupQueries     queries run during warm-up
@@ -45,31 +46,36 @@ public record BenchResult(String backend, int threads, int cores, String loadBef
      * @param openRssBytes      resident memory growth while this model was opened and warmed up (-1 unknown)
      * @param deviceBytes       device memory taken by opening and warming up this model (cudaMemGetInfo; cuda/trt), -1 where not measured
      */
-    public record Row(String model, int batch, int seq, int warmupQueries, double wallSeconds, Stats latency,
+    public record Row(String model, String backend, int batch, int seq, int warmupQueries, double wallSeconds, Stats latency,
                       double queriesPerSecond, double itemsPerSecond, double speedup, double throughputRatio,
                       long openRssBytes, long deviceBytes) {}
 
-    /** The row of {@code model} at {@code batch}, or null. */
+    /** The row of {@code model} at {@code batch} (on the first backend that ran it), or null. */
     public Row row(String model, int batch) {
         return rows.stream().filter(r -> r.model.equals(model) && r.batch == batch).findFirst().orElse(null);
+    }
+
+    /** The row of {@code model} on {@code backend} at {@code batch}, or null. */
+    public Row row(String model, String backend, int batch) {
+        return rows.stream().filter(r -> r.model.equals(model) && r.backend.equals(backend) && r.batch == batch).findFirst().orElse(null);
     }
 
     /** A fixed-width table, the load averages and the warnings. */
     public void print(PrintStream out) {
         out.printf(Locale.ROOT, "backend %s, threads %s, %d cores; load average before %s, after %s%n", backend,
                 threads == 0 ? "default" : Integer.toString(threads), cores, loadBefore, loadAfter);
-        out.printf(Locale.ROOT, "%-28s %5s %6s %9s %9s %9s %9s %9s %6s %9s %10s %7s %7s %8s %8s%n", "model", "batch", "iters",
+        out.printf(Locale.ROOT, "%-28s %-5s %5s %6s %9s %9s %9s %9s %9s %6s %9s %10s %7s %7s %8s %8s%n", "model", "on", "batch", "iters",
                 "median ms", "p90", "p95", "p99", "mean", "cv%", "qps", "items/s", "speedup", "thr x", "rss MB", "dev MB");
         for (Row r : rows) {
             Stats s = r.latency;
-            out.printf(Locale.ROOT, "%-28s %5d %6d %9.3f %9.3f %9.3f %9.3f %9.3f %6.2f %9.1f %10.1f %7.2f %7.2f %8s %8s%n",
-                    shorten(r.model, 28), r.batch, s.n(), s.medianMs(), s.p90Ms(), s.p95Ms(), s.p99Ms(), s.meanMs(), s.cvPercent(),
+            out.printf(Locale.ROOT, "%-28s %-5s %5d %6d %9.3f %9.3f %9.3f %9.3f %9.3f %6.2f %9.1f %10.1f %7.2f %7.2f %8s %8s%n",
+                    shorten(r.model, 28), r.backend, r.batch, s.n(), s.medianMs(), s.p90Ms(), s.p95Ms(), s.p99Ms(), s.meanMs(), s.cvPercent(),
                     r.queriesPerSecond, r.itemsPerSecond, r.speedup, r.throughputRatio,
                     r.openRssBytes < 0 ? "?" : String.format(Locale.ROOT, "%.1f", r.openRssBytes / 1048576.0),
                     r.deviceBytes < 0 ? "-" : String.format(Locale.ROOT, "%.1f", r.deviceBytes / 1048576.0));
         }
         if (peakRssBytes >= 0) out.printf(Locale.ROOT, "peak host memory (process VmHWM): %.1f MB%n", peakRssBytes / 1048576.0);
-        out.println("speedup = baseline median / median; thr x = items/s / baseline items/s; baseline = first model");
+        out.println("speedup = baseline median / median; thr x = items/s / baseline items/s; baseline = first model (on the first backend)");
         for (String w : warnings) out.println("warning: " + w);
     }
 

@@ -20,12 +20,13 @@ import java.util.concurrent.Callable;
         description = {"Benchmark models with trtexec's semantics: time-based warm-up, at least N iterations and S seconds, "
                 + "median/p90/p95/p99 latency, queries/s and items/s, ratios to the first model (the baseline); the models "
                 + "are alternated so machine load hits all alike. Prints the load average: compare only idle-machine runs."},
-        footer = {"", "Example:", "  condense bench model.onnx model-int8.onnx --backend ort --batch 1,8,64 --json bench.json"})
+        footer = {"", "Example:", "  condense bench model.onnx model-int8.onnx --backend ort --batch 1,8,64 --json bench.json",
+                "  condense bench model.onnx --backend cpu,ort --batch 1,32     # condense's executor vs ONNX Runtime"})
 public final class BenchCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "MODEL", description = "models (.onnx); the first is the baseline")
     List<Path> models = new ArrayList<>();
 
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", description = "cpu | ort | cuda | trt (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", description = "cpu | ort | cuda | trt, or a list such as cpu,ort (every model on each, alternated) (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--batch", split = ",", paramLabel = "B", description = "batch sizes for a symbolic batch dimension (default 1)")
@@ -54,8 +55,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!List.of("cpu", "ort", "cuda", "trt").contains(backend)) {
-            throw new ParameterException(spec.commandLine(), "unknown backend '" + backend + "' (cpu, ort, cuda, trt)");
+        for (String b : backend.split(",")) {
+            if (!List.of("cpu", "ort", "cuda", "trt").contains(b.trim())) {
+                throw new ParameterException(spec.commandLine(), "unknown backend '" + b + "' (cpu, ort, cuda, trt; or a list: cpu,ort)");
+            }
         }
         PrintWriter w = spec.commandLine().getOut();
         PrintStream out = new PrintStream(new java.io.OutputStream() {

@@ -91,6 +91,20 @@ class BenchTest {
     }
 
     @Test
+    void backendListRunsEveryModelOnEachAgainstTheFirst(@TempDir Path dir) {
+        Path a = dir.resolve("a.onnx");
+        OnnxExporter.save(tiny(50), a);
+        BenchResult r = Bench.run(BenchConfig.of("cpu,ort", List.of(a)).withBatches(List.of(2)).withSeq(4)
+                .withDuration(0.1).withWarmupMs(10), null);
+        assertEquals(2, r.rows().size());
+        BenchResult.Row cpu = r.row("a.onnx", "cpu", 2), ort = r.row("a.onnx", "ort", 2);
+        assertEquals(1.0, cpu.speedup());
+        assertEquals(cpu.latency().medianMs() / ort.latency().medianMs(), ort.speedup(), 1e-12);
+        assertEquals(ort.itemsPerSecond() / cpu.itemsPerSecond(), ort.throughputRatio(), 1e-12);
+        org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class, () -> BenchConfig.of("cpu,tpu", List.of(a)));
+    }
+
+    @Test
     void trtWithoutTensorRtIsOneLineModelException(@TempDir Path dir) {
         org.junit.jupiter.api.Assumptions.assumeFalse(io.condense.export.trt.TrtLibraries.available(), "TensorRT is installed here");
         io.condense.ir.ModelException e = org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class,
