@@ -91,7 +91,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "with --sensitivity: keep the K most sensitive layers in float")
     int keepFloat;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (default: all cores, 1 on a busy machine)")
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads, for --backend cpu and ort (default: all cores, 1 on a busy machine; ort: all cores)")
     int threads;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.onnx", description = "output model")
@@ -130,7 +130,8 @@ public final class QuantizeCommand implements Callable<Integer> {
         Graph prepared = PtqPass.prepare(g);
         List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
-        io.condense.backend.Backend be = io.condense.backend.Backends.get(backend);
+        io.condense.backend.Backend be = backend.equals("ort") && threads > 0 ? io.condense.backend.ort.OrtBackend.withThreads(threads)
+                : io.condense.backend.Backends.get(backend);
         CalibrationResult stats = PtqPass.calibrate(be, prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
         for (String n : cfg.include()) requireNode(prepared, n, "--include");
