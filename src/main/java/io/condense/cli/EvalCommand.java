@@ -131,7 +131,7 @@ public final class EvalCommand implements Callable<Integer> {
             int bs = batchSize == null ? 32 : batchSize;
             List<TextBatch> b = textData.batches(g, List.of(model, reference), bs, 500);
             stdout.println(textData.describe(b));
-            Fidelity.Report r = Fidelity.compareText(g, ref, b);
+            Fidelity.Report r = Fidelity.compareText(Backends.get(backend), g, ref, b);
             stdout.println(r.embeddings().format());
             for (Fidelity.OutputReport o : r.outputs()) stdout.println(o.format());
             return 0;
@@ -143,7 +143,7 @@ public final class EvalCommand implements Callable<Integer> {
         } else {
             feeds = QuantData.calibration(g, data, batchSize == null ? 500 : batchSize, limit); // MNIST-format images (training split)
         }
-        List<Fidelity.OutputReport> r = Fidelity.compareOutputs(g, ref, feeds);
+        List<Fidelity.OutputReport> r = Fidelity.compareOutputs(Backends.get(backend), g, ref, feeds);
         stdout.println("inputs: " + feeds.size() + " batches from " + data);
         for (Fidelity.OutputReport o : r) stdout.println(o.format());
         return 0;

@@ -111,7 +111,7 @@ public final class QatCommand implements Callable<Integer> {
         java.util.List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, batchSize * calibBatches);
         stdout.println(textData.describe(b));
         Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seed, io.condense.quant.QuantConfig.defaults());
-        Qat qat = new Qat(cfg, stdout);
+        Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
         Graph training = qat.trainingGraph(g, io.condense.data.text.TextData.feeds(g, b));
         Graph q = qat.export(training);
         OnnxExporter.save(q, out);
