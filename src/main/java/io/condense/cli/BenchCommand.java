@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
         footer = {"", "Example:", "  condense bench model.onnx model-int8.onnx --backend ort --batch 1,8,64 --json bench.json",
                 "  condense bench model.onnx --backend cpu,ort --batch 1,32     # condense's executor vs ONNX Runtime"})
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", paramLabel = "MODEL", description = "models (.onnx); the first is the baseline")
+    @Parameters(arity = "1..*", paramLabel = "MODEL", description = "models (.onnx; for --backend trt engines .plan with their .onnx beside them); the first is the baseline")
     List<Path> models = new ArrayList<>();
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", description = "cpu | ort | cuda | trt, or a list such as cpu,ort (every model on each, alternated) (default: ${DEFAULT-VALUE})")
