@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PTQ calibration and quantization-sensitivity time, cpu backend (condense's executor) vs ort (ONNX Runtime), on mnist-8.
-#   benchmarks/ort/calib.sh [--data DIR] [--threads N] [--sens-batches N]
+#   benchmarks/ort/calib.sh [--data DIR] [--threads N] [--sens-batches N] [--calib-batches N (smoke tests; default 0 = all)]
 # 1. full calibration: `condense quantize mnist-8 --calib mnist/ --batches 0` reads all 60,000 MNIST training images
 #    (mnist-8 has a fixed batch of 1, so 60,000 runs of the probe graph with every calibrated tensor as an extra output);
 # 2. sensitivity sweep: `--sensitivity` on the first N training images (default 2,000): every quantizable layer
@@ -12,11 +12,13 @@ cd "$(dirname "$0")/../.."
 DATA=""
 THREADS=0
 SENS=2000
+CALIB=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --data) DATA="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --sens-batches) SENS="$2"; shift 2 ;;
+    --calib-batches) CALIB="$2"; shift 2 ;;
     *) sed -n '2,9p' "$0"; exit 2 ;;
   esac
 done
@@ -37,8 +39,8 @@ run() { # label backend args...
   printf '%-12s %-4s wall %8.1f s   %-60s load %s -> %s\n' "$label" "$be" "$(echo "$t1 - $t0" | bc)" \
     "$(grep -m1 '^calibrated' "$log" || true)" "$l0" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
-echo "== full PTQ calibration, 60,000 training images, batch 1 (threads: ${THREADS/#0/default}) =="
-for be in cpu ort cpu ort; do run calibration "$be" --batches 0; done
+echo "== full PTQ calibration, ${CALIB/#0/60,000} training images, batch 1 (threads: ${THREADS/#0/default}) =="
+for be in cpu ort cpu ort; do run calibration "$be" --batches "$CALIB"; done
 echo "== sensitivity sweep over $SENS training images =="
 for be in cpu ort cpu ort; do run sensitivity "$be" --batches "$SENS" --sensitivity; done
-echo "(wall includes JVM start and model load, ~1-2 s; 'calibrated ... in X s' is calibration alone)"
+echo "(wall includes JVM start, model and MNIST loading; 'calibrated ... in X s' is calibration alone)"
