@@ -5,34 +5,31 @@
 #   ci/gpu-run.sh test      GPU machine, repo root, .gpu/ carried: runs the @Tag("gpu") tests
 #   ci/gpu-run.sh bench     GPU machine: runs benchmarks/gpu (GpuBench) and prints a table
 #   ci/gpu-run.sh env       GPU machine: prints the library path it would use and what the JVM sees
+#   ci/gpu-run.sh trt-fetch build machine: TensorRT's libraries (only those needed) in <= 60 MiB pieces into .gpu-trt/
+#   ci/gpu-run.sh trt-assemble  GPU machine, after every piece was carried: .gpu-trt/parts -> .gpu/trt/lib
+#   ci/gpu-run.sh cli ARGS  GPU machine: the condense CLI (export-trt, bench --backend cuda|trt) on the payload
 #
 # The payload holds no ND4J (its native jar alone is 90 MB): the GPU tests compare kernels with the Java references
 # and ops with ONNX's expected outputs (CudaOnnxNodeTest); the per-op comparison with the CPU backend skips there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G=.gpu
-JUNIT_VERSION=1.11.4
-M2="${M2_REPO:-$HOME/.m2/repository}"
 MODULES=java.base,java.logging,java.management,java.sql,java.xml,java.scripting,jdk.unsupported,jdk.zipfs
-
-jar_of() { # group artifact version [classifier]
-  local p="$M2/${1//.//}/$2/$3/$2-$3${4:+-$4}.jar"
-  [[ -f "$p" ]] || { echo "gpu-run.sh: missing $p (run ./mvnw -B dependency:resolve once online)" >&2; exit 2; }
-  echo "$p"
-}
 
 prepare() {
   rm -rf "$G"; mkdir -p "$G/lib" "$G/data/onnx"
-  ./mvnw -o -q -B test-compile
+  # Maven fetches every jar of the payload (profile gpu-payload in pom.xml) into target/gpu-payload/; offline first,
+  # online when something is missing (a fresh ~/.m2)
+  ./mvnw -o -q -B -Pgpu-payload test-compile >/dev/null 2>&1 || ./mvnw -q -B -Pgpu-payload test-compile
+  local P=target/gpu-payload
+  [[ -f "$P/junit-console.jar" && -d "$P/lib" ]] || { echo "gpu-run.sh: $P incomplete after the Maven build" >&2; exit 2; }
   # the project's own classes and tests
   jar cf "$G/lib/condense.jar" -C target/classes .
   jar cf "$G/lib/condense-tests.jar" -C target/test-classes .
-  # what the CUDA path needs at run time (no ND4J, no ONNX Runtime, no TensorRT)
-  local cuda=13.3-9.25-1.5.14 jcpp=1.5.14
-  cp "$(jar_of org.bytedeco cuda $cuda)" "$(jar_of org.bytedeco cuda $cuda linux-x86_64)" \
-     "$(jar_of org.bytedeco javacpp $jcpp)" "$(jar_of org.bytedeco javacpp $jcpp linux-x86_64)" \
-     "$(jar_of com.google.protobuf protobuf-java 3.25.5)" "$(jar_of org.tribuo tribuo-util-onnx 4.3.2)" "$G/lib/"
-  cp "$(jar_of org.junit.platform junit-platform-console-standalone $JUNIT_VERSION)" "$G/junit-console.jar"
+  # what the CUDA path needs at run time (no ND4J, no ONNX Runtime, no TensorRT libraries): CUDA and TensorRT presets
+  # (Java + JNI glue), javacpp, protobuf, tribuo-util-onnx, picocli and jackson (the CLI's bench/export-trt)
+  cp "$P"/lib/*.jar "$P"/trt-lib/*.jar "$G/lib/"
+  cp "$P/junit-console.jar" "$G/junit-console.jar"
   # benchmarks
   mkdir -p "$G/bench-classes"
   javac -q --release 17 -d "$G/bench-classes" -cp "$G/lib/*" $(find benchmarks/gpu -name '*.java') 2>/dev/null \
@@ -60,6 +57,7 @@ libpath() { # CUDA 13 libraries from the Python nvidia-* wheels, plus the driver
   for r in $roots; do
     dirs="$dirs:$(find "$r" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)"
   done
+  [[ -d "$G/trt/lib" ]] && dirs="$dirs:$PWD/$G/trt/lib"
   for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do [[ -d $d ]] && dirs="$dirs:$d"; done
   echo "${dirs#:}"
 }
@@ -85,5 +83,15 @@ case "${1:-}" in
   bench)
     shift
     run_java -cp "$G/lib/*" io.condense.bench.GpuBench "$@" ;;
+  cli)
+    shift
+    run_java -cp "$G/lib/*" io.condense.cli.Main "$@" ;;
+  trt-fetch)
+    # ~556 MB of downloads (deflated, as stored in the redist jar); pieces are kept and skipped when complete
+    python3 ci/trt-fetch.py fetch .gpu-trt --part-mib "${TRT_PART_MIB:-60}"
+    echo "carry one piece per device call, e.g. carry [\".gpu-trt/parts/libnvinfer.so.11.part000\", \".gpu-trt/manifest.json\"];"
+    echo "then on the GPU machine: ci/gpu-run.sh trt-assemble" ;;
+  trt-assemble)
+    python3 ci/trt-fetch.py assemble .gpu-trt "$G/trt/lib" && rm -rf .gpu-trt/parts ;;
   *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

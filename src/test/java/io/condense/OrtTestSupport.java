@@ -1,24 +1,18 @@
 package io.condense;
 
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import com.google.protobuf.ByteString;
 import io.condense.ir.DType;
 import io.condense.ir.Dim;
 import io.condense.ir.Tensor;
 import io.condense.ir.TensorType;
 import io.condense.ir.ValueInfo;
-import io.condense.onnx.TensorCodec;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,49 +106,15 @@ public final class OrtTestSupport {
         }
     }
 
-    public static OnnxTensor toOrt(Tensor t) throws OrtException {
-        if (t.dtype() == DType.STRING) return OnnxTensor.createTensor(env(), (String[]) t.data(), t.shape());
-        byte[] raw = TensorCodec.rawBytes(t);
-        ByteBuffer bb = ByteBuffer.allocateDirect(raw.length).order(ByteOrder.nativeOrder());
-        bb.put(raw).rewind();
-        OnnxJavaType jt = switch (t.dtype()) {
-            case FLOAT32 -> OnnxJavaType.FLOAT;
-            case FLOAT64 -> OnnxJavaType.DOUBLE;
-            case INT8 -> OnnxJavaType.INT8;
-            case UINT8 -> OnnxJavaType.UINT8;
-            case INT16 -> OnnxJavaType.INT16;
-            case INT32 -> OnnxJavaType.INT32;
-            case INT64 -> OnnxJavaType.INT64;
-            case BOOL -> OnnxJavaType.BOOL;
-            case FLOAT16 -> OnnxJavaType.FLOAT16;
-            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-            default -> throw new IllegalArgumentException("no ORT Java type for " + t.dtype());
-        };
-        return OnnxTensor.createTensor(env(), bb, t.shape(), jt);
-    }
+    /** Delegates to the ort backend's converter ({@link io.condense.backend.ort.OrtTensors}): one place for it. */
+    public static OnnxTensor toOrt(Tensor t) throws OrtException { return io.condense.backend.ort.OrtTensors.toOrt(env(), t); }
 
     public static Tensor fromOrt(OnnxTensor v) {
-        TensorInfo info = v.getInfo();
-        DType dt = switch (info.onnxType) {
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT -> DType.FLOAT32;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE -> DType.FLOAT64;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 -> DType.INT8;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 -> DType.UINT8;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 -> DType.INT16;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 -> DType.UINT16;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 -> DType.INT32;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 -> DType.INT64;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL -> DType.BOOL;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 -> DType.FLOAT16;
-            case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16 -> DType.BFLOAT16;
-            default -> throw new IllegalArgumentException("unsupported ORT output type " + info.onnxType);
-        };
-        ByteBuffer bb = v.getByteBuffer();
-        byte[] raw = new byte[bb.remaining()];
-        bb.get(raw);
-        TensorProto.Builder p = TensorProto.newBuilder().setDataType(dt.onnxCode()).setRawData(ByteString.copyFrom(raw));
-        for (long d : info.getShape()) p.addDims(d);
-        return TensorCodec.fromProto(p.build());
+        try {
+            return io.condense.backend.ort.OrtTensors.fromOrt(v);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
     }
 
     /**

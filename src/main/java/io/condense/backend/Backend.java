@@ -10,7 +10,7 @@ public interface Backend {
     /** Short name used on the command line: "cpu", "cuda". */
     String name();
 
-    /** Preference when several are available: higher wins under "auto". */
+    /** Preference when several are available: higher wins under "auto"; a negative rank is never chosen by "auto". */
     int rank();
 
     /** True when this backend can run on this machine (native libraries load, a device exists). */

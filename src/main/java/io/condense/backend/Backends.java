@@ -27,7 +27,7 @@ public final class Backends {
     public static Backend get(String name) {
         List<Backend> all = all();
         if (name == null || name.equals("auto")) {
-            for (Backend b : all) if (b.isAvailable()) return b;
+            for (Backend b : all) if (b.rank() >= 0 && b.isAvailable()) return b;
             throw new ModelException("no backend is available");
         }
         for (Backend b : all) {

@@ -67,6 +67,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--scale", paramLabel = "S", description = "pixel multiplier (1/255 = pixels 0..1, 1 = 0..255); default: the model's recorded one, else 1/255")
     Double scale;
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for evaluation: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     PrintStream stdout = System.out;
 
     /** Where results and progress go (default System.out). */
@@ -91,7 +95,7 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     /**
-     * Accuracy through the inference executor (CPU backend), so float, QDQ-quantized (INT8/INT4) and integer models
+     * Accuracy through the inference executor ({@code --backend}, the CPU one by default), so float, QDQ-quantized (INT8/INT4) and integer models
      * all evaluate. A model whose input declares a fixed batch size is fed batches of that size.
      */
     double accuracy() {
@@ -100,18 +104,23 @@ public final class EvalCommand implements Callable<Integer> {
         double pixelScale = io.condense.data.Preprocessing.pixelScale(g, scale, System.err::println);
         Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"), (float) pixelScale);
         if (limit > 0) d = d.head(limit);
-        return accuracy(g, d, batchSize, model.toString());
+        return accuracy(Backends.get(backend), g, d, batchSize, model.toString());
     }
 
     /** Accuracy of {@code g} (one float input, class scores out) on {@code d} through the CPU backend. */
     static double accuracy(Graph g, Dataset d, Integer batchSize, String what) {
+        return accuracy(Backends.cpu(), g, d, batchSize, what);
+    }
+
+    /** As {@link #accuracy(Graph, Dataset, Integer, String)} on {@code be}. */
+    static double accuracy(io.condense.backend.Backend be, Graph g, Dataset d, Integer batchSize, String what) {
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();
         if (t.dtype() != null && t.dtype() != DType.FLOAT32) throw new ModelException(what + ": input '" + in + "' is " + t.dtype() + ", expected float32 pixels");
         int rank = t.hasRank() ? t.rank() : 4;
         int batch = t.hasRank() && rank > 0 && t.dims().get(0).isKnown() ? (int) t.dims().get(0).value() : batchSize == null ? 500 : batchSize;
         long correct = 0, seen = 0;
-        try (Session s = Backends.cpu().open(g)) {
+        try (Session s = be.open(g)) {
             for (Dataset.Batch b : d.batches(batch)) {
                 INDArray x = b.x();
                 if (b.size() != batch && t.hasRank() && t.dims().get(0).isKnown()) continue; // a fixed-batch model skips the ragged tail
@@ -137,7 +146,7 @@ public final class EvalCommand implements Callable<Integer> {
             int bs = batchSize == null ? 32 : batchSize;
             List<TextBatch> b = textData.batches(g, List.of(model, reference), bs, 500);
             stdout.println(textData.describe(b));
-            Fidelity.Report r = Fidelity.compareText(g, ref, b);
+            Fidelity.Report r = Fidelity.compareText(Backends.get(backend), g, ref, b);
             stdout.println(r.embeddings().format());
             for (Fidelity.OutputReport o : r.outputs()) stdout.println(o.format());
             return 0;
@@ -149,7 +158,7 @@ public final class EvalCommand implements Callable<Integer> {
         } else {
             feeds = QuantData.calibration(g, data, batchSize == null ? 500 : batchSize, limit); // MNIST-format images (training split)
         }
-        List<Fidelity.OutputReport> r = Fidelity.compareOutputs(g, ref, feeds);
+        List<Fidelity.OutputReport> r = Fidelity.compareOutputs(Backends.get(backend), g, ref, feeds);
         stdout.println("inputs: " + feeds.size() + " batches from " + data);
         for (Fidelity.OutputReport o : r) stdout.println(o.format());
         return 0;

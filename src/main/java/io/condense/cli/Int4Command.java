@@ -55,6 +55,10 @@ public final class Int4Command implements Callable<Integer> {
     @Option(names = "--damp", defaultValue = "0.01", description = "GPTQ damping, relative to the mean Hessian diagonal (default ${DEFAULT-VALUE})")
     double damp;
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for the GPTQ calibration: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     PrintStream stdout = System.out;
 
     @Override
@@ -81,7 +85,7 @@ public final class Int4Command implements Callable<Integer> {
             data = calib == null ? null : QuantData.calibration(g, calib, batchSize, samples);
         }
         Int4WeightOnly.Config cfg = Int4WeightOnly.Config.of(group, m).withSymmetric(!asymmetric).withCalibrationSamples(samples).withDamp(damp);
-        Int4WeightOnly pass = new Int4WeightOnly(cfg, data, stdout);
+        Int4WeightOnly pass = new Int4WeightOnly(cfg, data, stdout, io.condense.backend.Backends.get(backend));
         Graph q = pass.apply(g);
         OnnxExporter.save(q, out);
         long before = 0, after = 0;

@@ -64,6 +64,10 @@ public final class QatCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     Options.Seed seedOption = new Options.Seed();
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for the initial calibration: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     PrintStream stdout = System.out;
 
     @Override
@@ -85,7 +89,7 @@ public final class QatCommand implements Callable<Integer> {
         if (testLimit > 0) test = test.head(testLimit);
         Qat.Config cfg = new Qat.Config(weightBits, m, epochs, batchSize, lr, scaleLr, calibBatches, seed, io.condense.quant.QuantConfig.defaults());
         double accFloat = Trainer.evaluate(new Tape(g), test, 256);
-        Qat qat = new Qat(cfg, stdout);
+        Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
         Graph q = qat.run(g, train, test);
         double accQat = Trainer.evaluate(qat.tape(), test, 256);
         q = io.condense.data.Preprocessing.image(io.condense.data.Preprocessing.UNIT_SCALE, 0, 1).stamp(q);
@@ -111,7 +115,7 @@ public final class QatCommand implements Callable<Integer> {
         java.util.List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, batchSize * calibBatches);
         stdout.println(textData.describe(b));
         Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seedOption.seed, io.condense.quant.QuantConfig.defaults());
-        Qat qat = new Qat(cfg, stdout);
+        Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
         Graph training = qat.trainingGraph(g, io.condense.data.text.TextData.feeds(g, b));
         Graph q = qat.export(training);
         OnnxExporter.save(q, out);

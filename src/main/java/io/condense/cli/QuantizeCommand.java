@@ -131,6 +131,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUT.onnx", description = "output model")
     Path out;
 
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+            description = "backend that runs the model for calibration and --sensitivity: cpu | ort (ONNX Runtime) | cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -176,11 +180,14 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (m != null) return transformer(g, m, cfg, progress, o, t0);
         Graph prepared = PtqPass.prepare(QuantData.upgradeOpset(g, 13, progress));
         List<Map<String, Tensor>> data = materialize(data(prepared, cfg, o));
-        CalibrationResult stats = PtqPass.calibrate(prepared, cfg, data, progress);
+        io.condense.backend.Backend be = backend.equals("ort") && threads.threads > 0
+                ? io.condense.backend.ort.OrtBackend.withThreads(threads.threads)
+                : io.condense.backend.Backends.get(backend);
+        CalibrationResult stats = PtqPass.calibrate(be, prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
         for (String n : cfg.include()) requireNode(prepared, n, "--include");
         if (sensitivity) {
-            Sensitivity.Report r = Sensitivity.analyze(prepared, stats, cfg, data, null, null);
+            Sensitivity.Report r = Sensitivity.analyze(be, prepared, stats, cfg, data, null, null);
             r.print(progress);
             if (keepFloat > 0) {
                 List<String> ex = new ArrayList<>(cfg.exclude());

@@ -56,7 +56,7 @@ final class RunCommand implements Callable<Integer> {
     String outputFormat;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
-            description = "Backend: cpu, or auto for the best available (default: ${DEFAULT-VALUE}).")
+            description = "Backend: cpu, ort (ONNX Runtime), cuda, or auto for the best available of cpu/cuda (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
@@ -232,7 +232,7 @@ final class RunCommand implements Callable<Integer> {
             session[0] = b.open(g);
             return b.name();
         }
-        return openFirst(Backends.all(), g, out, session);
+        return openFirst(Backends.all().stream().filter(b -> b.rank() >= 0).toList(), g, out, session);
     }
 
     /** Opens {@code g} on the first available backend of {@code candidates} (best first) that can run it. */

@@ -73,10 +73,15 @@ public final class Fidelity {
      * every output.
      */
     public static Report compareText(Graph model, Graph reference, List<TextBatch> batches) {
+        return compareText(Backends.cpu(), model, reference, batches);
+    }
+
+    /** As {@link #compareText(Graph, Graph, List)}, both models on {@code backend}. */
+    public static Report compareText(io.condense.backend.Backend backend, Graph model, Graph reference, List<TextBatch> batches) {
         checkOutputs(model, reference);
         List<float[]> e = new ArrayList<>(), r = new ArrayList<>();
         OutputAcc[] acc = accumulators(model);
-        try (Session sm = Backends.cpu().open(model); Session sr = Backends.cpu().open(reference)) {
+        try (Session sm = backend.open(model); Session sr = backend.open(reference)) {
             for (TextBatch b : batches) {
                 Map<String, Tensor> ym = sm.run(b.feeds(model.inputs()));
                 Map<String, Tensor> yr = sr.run(b.feeds(reference.inputs()));
@@ -90,10 +95,16 @@ public final class Fidelity {
 
     /** Runs both models (CPU backend) on every feed map and compares their outputs, by position. */
     public static List<OutputReport> compareOutputs(Graph model, Graph reference, Iterable<Map<String, Tensor>> feeds) {
+        return compareOutputs(Backends.cpu(), model, reference, feeds);
+    }
+
+    /** As {@link #compareOutputs(Graph, Graph, Iterable)}, both models on {@code backend}. */
+    public static List<OutputReport> compareOutputs(io.condense.backend.Backend backend, Graph model, Graph reference,
+                                                    Iterable<Map<String, Tensor>> feeds) {
         checkOutputs(model, reference);
         OutputAcc[] acc = accumulators(model);
         int n = 0;
-        try (Session sm = Backends.cpu().open(model); Session sr = Backends.cpu().open(reference)) {
+        try (Session sm = backend.open(model); Session sr = backend.open(reference)) {
             for (Map<String, Tensor> f : feeds) {
                 add(acc, model, reference, sm.run(f), sr.run(f), null);
                 n++;

@@ -1,5 +1,6 @@
 package io.condense.quant;
 
+import io.condense.backend.Backend;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.ir.Graph;
@@ -41,6 +42,12 @@ public final class Calibration {
      */
     public static CalibrationResult run(Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
                                         QuantConfig cfg, PrintStream progress) {
+        return run(Backends.cpu(), g, tensors, batches, cfg, progress);
+    }
+
+    /** As {@link #run(Graph, Collection, Iterable, QuantConfig, PrintStream)}, the model running on {@code backend} (any {@link Backend}). */
+    public static CalibrationResult run(Backend backend, Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
+                                        QuantConfig cfg, PrintStream progress) {
         Set<String> inputs = new HashSet<>();
         for (ValueInfo v : g.inputs()) inputs.add(v.name());
         Map<String, TensorStats> stats = new LinkedHashMap<>();
@@ -49,7 +56,7 @@ public final class Calibration {
             stats.put(t, new TensorStats(t, cfg.bins()));
         }
         long t0 = System.nanoTime();
-        long[] counts = probe(g, stats.keySet(), batches, cfg.calibrationBatches(), progress, (nb, values) -> {
+        long[] counts = probe(backend, g, stats.keySet(), batches, cfg.calibrationBatches(), progress, (nb, values) -> {
             for (TensorStats st : stats.values()) st.add(values.get(st.name()).toFloatArray());
         });
         if (progress != null) {
@@ -76,6 +83,12 @@ public final class Calibration {
      */
     public static long[] probe(Graph g, Collection<String> values, Iterable<Map<String, Tensor>> batches, int maxBatches,
                                PrintStream progress, BatchSink sink) {
+        return probe(Backends.cpu(), g, values, batches, maxBatches, progress, sink);
+    }
+
+    /** As {@link #probe(Graph, Collection, Iterable, int, PrintStream, BatchSink)} on {@code backend}. */
+    public static long[] probe(Backend backend, Graph g, Collection<String> values, Iterable<Map<String, Tensor>> batches, int maxBatches,
+                               PrintStream progress, BatchSink sink) {
         Set<String> outs = new HashSet<>();
         for (ValueInfo o : g.outputs()) outs.add(o.name());
         Set<String> inputs = new HashSet<>();
@@ -90,7 +103,7 @@ public final class Calibration {
         int nb = 0;
         long samples = 0;
         long t0 = System.nanoTime(), lastPrint = t0;
-        try (Session s = Backends.cpu().open(probe)) {
+        try (Session s = backend.open(probe)) {
             Iterator<Map<String, Tensor>> it = batches.iterator();
             while (nb < limit && it.hasNext()) {
                 Map<String, Tensor> feed = it.next();

@@ -89,8 +89,14 @@ public final class PtqPass implements GraphPass {
      * {@link Sensitivity}).
      */
     public static CalibrationResult calibrate(Graph prepared, QuantConfig cfg, Iterable<Map<String, Tensor>> data, PrintStream progress) {
+        return calibrate(io.condense.backend.Backends.cpu(), prepared, cfg, data, progress);
+    }
+
+    /** As {@link #calibrate(Graph, QuantConfig, Iterable, PrintStream)}, running the model on {@code backend}. */
+    public static CalibrationResult calibrate(io.condense.backend.Backend backend, Graph prepared, QuantConfig cfg,
+                                              Iterable<Map<String, Tensor>> data, PrintStream progress) {
         List<QdqRules.Site> all = QdqRules.plan(prepared, cfg.withInclude(List.of()).withExclude(List.of()).withQuantizeOutputs(true));
-        return Calibration.run(prepared, QdqRules.activationTensors(all), data, cfg, progress);
+        return Calibration.run(backend, prepared, QdqRules.activationTensors(all), data, cfg, progress);
     }
 
     /** Inserts Q/DQ into a {@link #prepare prepared} graph with calibrated statistics. */

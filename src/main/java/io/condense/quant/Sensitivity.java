@@ -1,5 +1,6 @@
 package io.condense.quant;
 
+import io.condense.backend.Backend;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.ir.Graph;
@@ -50,18 +51,24 @@ public final class Sensitivity {
      */
     public static Report analyze(Graph prepared, CalibrationResult stats, QuantConfig cfg, List<Map<String, Tensor>> eval,
                                  int[] labels, PrintStream progress) {
-        int[] floatTop = top1(prepared, eval);
+        return analyze(Backends.cpu(), prepared, stats, cfg, eval, labels, progress);
+    }
+
+    /** As {@link #analyze(Graph, CalibrationResult, QuantConfig, List, int[], PrintStream)}, evaluating on {@code backend}. */
+    public static Report analyze(Backend backend, Graph prepared, CalibrationResult stats, QuantConfig cfg, List<Map<String, Tensor>> eval,
+                                 int[] labels, PrintStream progress) {
+        int[] floatTop = top1(backend, prepared, eval);
         int[] ref = labels != null ? labels : floatTop;
         String metric = labels != null ? "accuracy" : "agreement";
         double floatMetric = match(floatTop, ref);
-        double full = match(top1(PtqPass.quantize(prepared, stats, cfg), eval), ref);
+        double full = match(top1(backend, PtqPass.quantize(prepared, stats, cfg), eval), ref);
         Set<String> layers = new LinkedHashSet<>();
         for (QdqRules.Site s : QdqRules.plan(prepared, cfg)) layers.add(prepared.nodes().get(s.node()).name());
         List<Layer> out = new ArrayList<>();
         int i = 0;
         for (String name : layers) {
             Graph q = PtqPass.quantize(prepared, stats, cfg.withInclude(List.of(name)));
-            double m = match(top1(q, eval), ref);
+            double m = match(top1(backend, q, eval), ref);
             String op = prepared.nodes().stream().filter(n -> n.name().equals(name)).map(Node::opType).findFirst().orElse("?");
             out.add(new Layer(name, op, m, floatMetric - m));
             if (progress != null) progress.printf(Locale.ROOT, "sensitivity: %d/%d %s %.4f%n", ++i, layers.size(), name, m);
@@ -71,10 +78,13 @@ public final class Sensitivity {
     }
 
     /** Top-1 class per sample of the first output (argmax over its last axis), over all feeds in order. */
-    public static int[] top1(Graph g, List<Map<String, Tensor>> feeds) {
+    public static int[] top1(Graph g, List<Map<String, Tensor>> feeds) { return top1(Backends.cpu(), g, feeds); }
+
+    /** As {@link #top1(Graph, List)} on {@code backend}. */
+    public static int[] top1(Backend backend, Graph g, List<Map<String, Tensor>> feeds) {
         List<Integer> out = new ArrayList<>();
         String name = g.outputs().get(0).name();
-        try (Session s = Backends.cpu().open(g)) {
+        try (Session s = backend.open(g)) {
             for (Map<String, Tensor> f : feeds) {
                 Tensor y = s.run(f).get(name);
                 int classes = (int) y.dim(-1);

@@ -1,5 +1,6 @@
 package io.condense.quant.int4;
 
+import io.condense.backend.Backend;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.ir.DType;
@@ -99,6 +100,7 @@ public final class Int4WeightOnly implements GraphPass {
     private final Config cfg;
     private final Iterable<Map<String, Tensor>> data;
     private final PrintStream progress;
+    private final Backend backend;
     private final List<LayerReport> reports = new ArrayList<>();
     private final Map<String, Tensor> dequantized = new LinkedHashMap<>();
 
@@ -107,6 +109,12 @@ public final class Int4WeightOnly implements GraphPass {
      * @param progress one line per layer, or null
      */
     public Int4WeightOnly(Config cfg, Iterable<Map<String, Tensor>> data, PrintStream progress) {
+        this(cfg, data, progress, null);
+    }
+
+    /** As above, running the calibration inputs through {@code backend} (null: the CPU backend). */
+    public Int4WeightOnly(Config cfg, Iterable<Map<String, Tensor>> data, PrintStream progress, Backend backend) {
+        this.backend = backend;
         this.cfg = cfg;
         this.data = data;
         this.progress = progress;
@@ -456,7 +464,7 @@ public final class Int4WeightOnly implements GraphPass {
         Graph probe = g.toBuilder().outputs(allOuts).build();
         long limit = cfg.calibrationSamples() > 0 ? cfg.calibrationSamples() : Long.MAX_VALUE;
         int nb = 0;
-        try (Session sess = Backends.cpu().open(probe)) {
+        try (Session sess = (backend != null ? backend : Backends.cpu()).open(probe)) {
             Iterator<Map<String, Tensor>> it = data.iterator();
             boolean more = true;
             while (more && it.hasNext()) {

@@ -99,9 +99,15 @@ public final class Qat {
     private Tape tape;
     private List<Trainer.EpochStats> history = List.of();
 
-    public Qat(Config cfg, PrintStream progress) {
+    private final io.condense.backend.Backend calibrationBackend;
+
+    public Qat(Config cfg, PrintStream progress) { this(cfg, progress, null); }
+
+    /** As above; the initial calibration runs on {@code calibrationBackend} (null: the CPU backend). */
+    public Qat(Config cfg, PrintStream progress, io.condense.backend.Backend calibrationBackend) {
         this.cfg = cfg;
         this.progress = progress;
+        this.calibrationBackend = calibrationBackend;
     }
 
     /** The tape of the last {@link #run} or {@link #tape(Graph)} (fake-quant forward with the current weights). */
@@ -128,7 +134,8 @@ public final class Qat {
         prepared = PtqPass.prepare(g);
         plan = QdqRules.plan(prepared, cfg.quant());
         if (plan.isEmpty()) throw new ModelException("nothing to quantize: no Conv/Gemm/MatMul/Add/pool inputs");
-        CalibrationResult stats = PtqPass.calibrate(prepared, cfg.quant(), calib, progress);
+        CalibrationResult stats = calibrationBackend != null ? PtqPass.calibrate(calibrationBackend, prepared, cfg.quant(), calib, progress)
+                : PtqPass.calibrate(prepared, cfg.quant(), calib, progress);
         fq.clear();
         Graph.Builder b = prepared.toBuilder();
         Set<String> names = new HashSet<>(prepared.initializers().keySet());
