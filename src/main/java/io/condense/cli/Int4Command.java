@@ -61,7 +61,7 @@ public final class Int4Command implements Callable<Integer> {
         if (batchSize < 1) throw new ModelException("--batch-size must be positive");
         if (m == Int4WeightOnly.Method.GPTQ && calib == null) throw new ModelException("--method gptq needs --calib DATA");
         if (!Files.isRegularFile(model)) throw new ModelException("model file not found: " + model);
-        Graph g = OnnxImporter.load(model);
+        Graph g = QuantData.upgradeOpset(OnnxImporter.load(model), 21, stdout);
         List<Map<String, Tensor>> data = calib == null ? null : QuantData.calibration(g, calib, batchSize, samples);
         Int4WeightOnly.Config cfg = Int4WeightOnly.Config.of(group, m).withSymmetric(!asymmetric).withCalibrationSamples(samples).withDamp(damp);
         Int4WeightOnly pass = new Int4WeightOnly(cfg, data, stdout);

@@ -72,7 +72,8 @@ public final class QatCommand implements Callable<Integer> {
             case "ste" -> Qat.Mode.STE;
             default -> throw new ModelException("unknown --mode '" + mode + "' (lsq, ste)");
         };
-        Graph g = Files.isRegularFile(model) ? OnnxImporter.load(model) : Models.byName(model.toString(), seed);
+        Graph g = Files.isRegularFile(model) ? QuantData.upgradeOpset(OnnxImporter.load(model), weightBits == 8 ? 13 : 21, stdout)
+                : Models.byName(model.toString(), seed);
         Dataset train = Mnist.load(data, true);
         if (limit > 0) train = train.head(limit);
         Dataset test = Mnist.load(data, false);

@@ -24,6 +24,19 @@ import java.util.Map;
 final class QuantData {
     private QuantData() {}
 
+    /**
+     * The model at default-domain opset {@code target} or above ({@link io.condense.passes.OpsetConversion}), printing
+     * one line saying what was rewritten when it had to be upgraded.
+     */
+    static Graph upgradeOpset(Graph g, int target, java.io.PrintStream out) {
+        int from = g.opset();
+        if (from >= target) return g;
+        io.condense.passes.OpsetConversion p = new io.condense.passes.OpsetConversion(target);
+        Graph u = p.apply(g);
+        out.println("upgraded the model's " + p.summary(from));
+        return u;
+    }
+
     static List<Map<String, Tensor>> calibration(Graph g, Path data, int batchSize, int maxSamples) {
         if (g.inputs().isEmpty()) throw new ModelException("the model has no inputs");
         String in = g.inputs().get(0).name();

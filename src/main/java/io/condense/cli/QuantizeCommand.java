@@ -123,9 +123,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         io.condense.train.Threads.configure(threads);
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
-        Graph prepared = PtqPass.prepare(g);
-        List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
+        Graph prepared = PtqPass.prepare(QuantData.upgradeOpset(g, 13, progress));
+        List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
         CalibrationResult stats = PtqPass.calibrate(prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
         for (String n : cfg.include()) requireNode(prepared, n, "--include");

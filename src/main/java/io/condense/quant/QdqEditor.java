@@ -31,7 +31,7 @@ import java.util.Set;
  * Activation pairs and quantized weights are memoized per value: asking twice returns the same DQ output.
  * Readers that are not rewired keep reading the float value. {@link #build()} sorts the nodes topologically,
  * drops dead float weights and raises the default-domain opset to 13 for per-axis parameters (21 for blocked
- * or 4-bit ones), refusing when the graph uses an op whose signature changed in between.
+ * or 4-bit ones) with {@link io.condense.passes.OpsetConversion}, which rewrites the ops whose signature changed.
  */
 public final class QdqEditor {
     private final Graph g;
@@ -185,12 +185,14 @@ public final class QdqEditor {
     }
 
     /**
-     * {@code g} with its default-domain opset at least {@code opset}. Refuses (ModelException) when a node's op
-     * changed its signature between the two versions, since renumbering alone would change its meaning.
+     * {@code g} with its default-domain opset at least {@code opset}. Targets of 13 and above go through
+     * {@link io.condense.passes.OpsetConversion} (ops whose signature changed are rewritten); below 13 (plain
+     * per-tensor Q/DQ needs 10) the version is only renumbered, refused (ModelException) when a node's op changed.
      */
     public static Graph raiseOpset(Graph g, int opset) {
         int cur = g.opset();
         if (cur >= opset) return g;
+        if (opset >= 13) return io.condense.passes.OpsetConversion.upgrade(g, opset);
         for (Node n : g.nodes()) {
             if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) continue;
             Integer v = CHANGED.get(n.opType());

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,12 +76,19 @@ class QdqEditorTest {
     }
 
     @Test
-    void opsetRaiseRefusesChangedOps() {
+    void opsetRaiseConvertsChangedOps() {
         Graph g = Graph.builder().name("sq").opset("", 11)
                 .addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 1, 4)))
                 .addNode(new Node("sq", "Squeeze", "", List.of("x"), List.of("y"), Map.of("axes", io.condense.ir.Attribute.of(0L))))
                 .addOutput(new ValueInfo("y", TensorType.unknown())).build();
-        var ex = assertThrows(io.condense.ir.ModelException.class, () -> QdqEditor.raiseOpset(g, 13));
-        assertTrue(ex.getMessage().contains("Squeeze"), ex.getMessage());
+        Graph r = QdqEditor.raiseOpset(g, 13);
+        assertEquals(13, r.opset());
+        Node sq = r.nodes().get(0);
+        assertEquals(2, sq.inputs().size(), "axes moved to an input");
+        assertArrayEquals(new long[] {0}, (long[]) r.initializers().get(sq.input(1)).data());
+        // below 13 only renumbering is possible: refused
+        var ex = assertThrows(io.condense.ir.ModelException.class, () -> QdqEditor.raiseOpset(g.toBuilder().opset("", 9)
+                .nodes(List.of(new Node("sl", "Slice", "", List.of("x"), List.of("y"), Map.of("starts", io.condense.ir.Attribute.of(0L), "ends", io.condense.ir.Attribute.of(1L))))).build(), 10));
+        assertTrue(ex.getMessage().contains("Slice"), ex.getMessage());
     }
 }

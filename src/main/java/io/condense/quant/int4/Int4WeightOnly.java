@@ -149,8 +149,9 @@ public final class Int4WeightOnly implements GraphPass {
             LayerReport rep = new LayerReport(g.nodes().get(s.nodes.get(0)).name(), s.weight, rows, cols, rtnErr, gptqErr, wt.size() * 4L, qBytes);
             reports.add(rep);
             if (progress != null) {
-                progress.printf(Locale.ROOT, "%s %s [%d x %d] group %d: rel. output error RTN %.5f%s%n", rep.node(), s.weight, rows, cols, cfg.group(),
-                        rtnErr, Double.isNaN(gptqErr) ? "" : String.format(Locale.ROOT, " GPTQ %.5f", gptqErr));
+                progress.printf(Locale.ROOT, "%s %s [%d x %d] group %d: %s%s%n", rep.node(), s.weight, rows, cols, cfg.group(),
+                        Double.isNaN(rtnErr) ? "RTN (no calibration data: output error not measured)" : String.format(Locale.ROOT, "rel. output error RTN %.5f", rtnErr),
+                        Double.isNaN(gptqErr) ? "" : String.format(Locale.ROOT, " GPTQ %.5f", gptqErr));
             }
         }
         return e.build();
