@@ -152,4 +152,28 @@ class TransformerTrainingTest {
         assertTrue(h.last(8) < 0.8 * h.first(8), "QAT loss did not fall: first " + h.first(8) + ", last " + h.last(8));
         assertTrue(q.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")), "no QDQ in the export");
     }
+
+    /** MiniLM-L6 QAT on brown sentences with its own tokenizer: the pooled-embedding MSE to the float model falls. */
+    @org.junit.jupiter.api.Tag("slow")
+    @Test void miniLmTextQatLossFalls() throws Exception {
+        java.nio.file.Path p = TestData.miniLm();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p != null, "MiniLM jar not on the test class path: skipping");
+        java.nio.file.Path text = TestData.require("text/brown-nonfiction.txt");
+        Graph g = OnnxImporter.load(p);
+        byte[] json;
+        try (java.io.InputStream in = TransformerTrainingTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "MiniLM tokenizer not on the class path: skipping");
+            json = in.readAllBytes();
+        }
+        List<TextBatch> train;
+        try (io.condense.data.text.Tokenizer tok = io.condense.data.text.HfTokenizer.fromJson(json, "minilm", 48)) {
+            train = io.condense.data.text.TextData.batches(g, tok, io.condense.data.text.TextData.select(
+                    io.condense.data.text.TextData.readLines(text), 0, 32), 8);
+        }
+        Qat.Config d = Qat.Config.defaults();
+        Qat qat = new Qat(new Qat.Config(8, Qat.Mode.LSQ, 0, 8, 1e-5, d.scaleLr(), 2, 0, d.quant()), null);
+        qat.runText(g, train, 16, EmbeddingTrainer.LossKind.MSE);
+        EmbeddingTrainer.History h = qat.textHistory();
+        assertTrue(h.last(4) < h.first(4), "MiniLM QAT loss did not fall: first " + h.first(4) + ", last " + h.last(4));
+    }
 }

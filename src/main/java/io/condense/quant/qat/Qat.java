@@ -228,7 +228,7 @@ public final class Qat {
      * parameter by about lr per step whatever its gradient's size, and weight scales are ~100x smaller than
      * activation scales).
      */
-    private Optimizer optimizer(Graph training) {
+    public Optimizer optimizer(Graph training) {
         Optimizer opt = Optimizer.adam(cfg.lr());
         for (Fq f : fq.values()) {
             float[] init = training.initializers().get(f.scale()).toFloatArray();
