@@ -14,6 +14,7 @@ import io.condense.quant.CalibrationResult;
 import io.condense.quant.PtqPass;
 import io.condense.quant.QuantConfig;
 import io.condense.quant.Sensitivity;
+import io.condense.quant.TransformerQuant;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -37,14 +38,20 @@ import java.util.concurrent.Callable;
                 + "(INT8 per-channel weights, INT8/UINT8 per-tensor activations) that ONNX Runtime and TensorRT run in INT8."},
         footer = {"", "DATA: an IDX images file (MNIST format, plain or .gz) or a folder holding one (train-* preferred);",
                 "      a folder of .npy/.pb tensors (each file one batch for the model's single input);",
+                "      a folder of sub-folders, one per batch, each with one .npy/.pb per input (models with several inputs);",
+                "      or, for text models, --text FILE (one sentence per line) with --tokenizer (found in the model's jar if omitted);",
                 "      or 'random' (seeded uniform [0, 1), for smoke tests).",
-                "", "Example:", "  condense quantize lenet5.onnx --calib data/mnist --method entropy --batches 16 --out lenet5-int8.onnx"})
+                "", "Examples:", "  condense quantize lenet5.onnx --calib data/mnist --method entropy --batches 16 --out lenet5-int8.onnx",
+                "  condense quantize minilm.jar --text sentences.txt --samples 256 --max-length 128 --out minilm-int8.onnx"})
 public final class QuantizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "float model (.onnx)")
     Path model;
 
-    @Option(names = "--calib", required = true, paramLabel = "DATA", description = "calibration data (see below)")
+    @Option(names = "--calib", paramLabel = "DATA", description = "calibration data (see below); or --text")
     String calib;
+
+    @picocli.CommandLine.Mixin
+    TextDataOptions textData = new TextDataOptions();
 
     @Option(names = "--method", paramLabel = "M", description = "minmax | percentile | entropy | mse (default: minmax, or the config's)")
     String method;
@@ -91,6 +98,28 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "with --sensitivity: keep the K most sensitive layers in float")
     int keepFloat;
 
+    @Option(names = "--mode", paramLabel = "MODE",
+            description = "static | dynamic | smoothquant | weight-only (transformers; default for a detected transformer: dynamic)")
+    String mode;
+
+    @Option(names = "--placement", paramLabel = "P", description = "static/smoothquant: matmul-weights (default) | matmul (also attention's activation MatMuls) | rules")
+    String placement;
+
+    @Option(names = "--alpha", defaultValue = "0.5", description = "SmoothQuant migration strength (default ${DEFAULT-VALUE})")
+    double alpha;
+
+    @Option(names = "--bits", defaultValue = "4", description = "weight-only bits: 4 or 8 (default ${DEFAULT-VALUE})")
+    int bits;
+
+    @Option(names = "--group", defaultValue = "32", description = "weight-only group size along K (default ${DEFAULT-VALUE})")
+    int group;
+
+    @Option(names = "--format", defaultValue = "qdq", description = "weight-only export: qdq (opset-21 DequantizeLinear) | matmulnbits (com.microsoft; default ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--no-embeddings", description = "dynamic/weight-only: keep the embedding tables in float")
+    boolean noEmbeddings;
+
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (default: all cores, 1 on a busy machine)")
     int threads;
 
@@ -124,8 +153,10 @@ public final class QuantizeCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
+        TransformerQuant.Mode m = chooseMode(g, o);
+        if (m != null) return transformer(g, m, cfg, progress, o, t0);
         Graph prepared = PtqPass.prepare(QuantData.upgradeOpset(g, 13, progress));
-        List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
+        List<Map<String, Tensor>> data = materialize(data(prepared, cfg, o));
         CalibrationResult stats = PtqPass.calibrate(prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
         for (String n : cfg.include()) requireNode(prepared, n, "--include");
@@ -162,15 +193,73 @@ public final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The transformer mode to use: --mode when given; for a model {@link TransformerQuant#isTransformer detected}
+     * as a transformer, dynamic INT8 (the most faithful INT8 mode measured on MiniLM, needs no data) unless
+     * calibration data is given, then static; null for the CNN path (the PtqPass rule table).
+     */
+    private TransformerQuant.Mode chooseMode(Graph g, PrintWriter o) {
+        if (mode != null) {
+            TransformerQuant.Mode m = TransformerQuant.Mode.parse(mode);
+            o.println("mode: " + m.cliName() + " (--mode)");
+            return m;
+        }
+        if (!TransformerQuant.isTransformer(g)) return null;
+        boolean hasData = textData.given() || calib != null;
+        TransformerQuant.Mode m = TransformerQuant.Mode.DYNAMIC;
+        o.println("transformer detected (MatMul-heavy graph with " + (g.inputs().stream().anyMatch(v -> v.type().dtype() != null
+                && !v.type().dtype().isFloating()) ? "integer token inputs" : "a LayerNorm pattern") + "): --mode " + m.cliName()
+                + " (INT8 weights per channel, activations quantized at run time" + (hasData ? "; the calibration data is not needed" : ", no calibration data needed")
+                + "); other modes: --mode static|smoothquant|weight-only");
+        return m;
+    }
+
+    private Integer transformer(Graph g, TransformerQuant.Mode m, QuantConfig cfg, java.io.PrintStream progress, PrintWriter o, long t0) {
+        List<Map<String, Tensor>> data = null;
+        Graph original = g;
+        g = QuantData.upgradeOpset(g, m == TransformerQuant.Mode.WEIGHT_ONLY ? 21 : 13, progress);
+        if (m.needsCalibration() || (m == TransformerQuant.Mode.WEIGHT_ONLY && (textData.given() || calib != null))) {
+            if (!textData.given() && calib == null) {
+                throw new ModelException("--mode " + m.cliName() + " needs calibration data: --text FILE (sentences) or --calib DIR (batch folders)");
+            }
+            data = materialize(data(g, cfg, o));
+        }
+        QuantConfig qc = TransformerQuant.staticConfig();
+        if (method != null) qc = qc.withMethod(CalibrationMethod.parse(method));
+        if (percentile != null) qc = qc.withPercentile(percentile);
+        if (placement != null) qc = qc.withPlacement(QuantConfig.Placement.parse(placement));
+        if (!exclude.isEmpty()) qc = qc.withExclude(exclude);
+        TransformerQuant.Options opt = TransformerQuant.Options.defaults().withQuant(qc).withAlpha(alpha).withBits(bits).withGroup(group)
+                .withEmbeddings(!noEmbeddings).withNbits(format.equalsIgnoreCase("matmulnbits"));
+        if (!format.equalsIgnoreCase("matmulnbits") && !format.equalsIgnoreCase("qdq")) throw new ModelException("--format must be qdq or matmulnbits, got " + format);
+        TransformerQuant.Result r = TransformerQuant.quantize(g, m, opt, data, progress);
+        byte[] bytes = OnnxExporter.toBytes(r.graph());
+        ModelFiles.writeAtomically(out, st -> st.write(bytes));
+        long floatBytes = OnnxExporter.toBytes(original).length;
+        o.printf(Locale.ROOT, "quantized %s: %s%n", model.getFileName(), r.description());
+        o.printf(Locale.ROOT, "wrote %s: %d bytes (float model %d bytes, %.2fx smaller) in %.1f s%n", out, bytes.length, floatBytes,
+                (double) floatBytes / bytes.length, (System.nanoTime() - t0) / 1e9);
+        o.flush();
+        return 0;
+    }
+
     private static void requireNode(Graph g, String name, String opt) {
         for (Node n : g.nodes()) if (n.name().equals(name)) return;
         throw new ModelException(opt + ": no node named '" + name + "' in the model");
     }
 
-    private Iterable<Map<String, Tensor>> data(Graph g, QuantConfig cfg) {
+    private Iterable<Map<String, Tensor>> data(Graph g, QuantConfig cfg, PrintWriter o) {
+        int nb = cfg.calibrationBatches();
+        if (textData.given()) {
+            if (calib != null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --calib or --text, not both");
+            List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, nb > 0 ? nb * batchSize : 0);
+            o.println(textData.describe(b));
+            return io.condense.data.text.TextData.feeds(g, b);
+        }
+        if (calib == null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "calibration data needed: --calib DATA or --text FILE");
+        if (g.inputs().size() > 1) return QuantData.multiInput(g, calib, nb);
         ValueInfo in = CalibrationData.singleInput(g);
         int bs = CalibrationData.batchSize(in, batchSize);
-        int nb = cfg.calibrationBatches();
         if (calib.equals("random")) return CalibrationData.random(in, bs, nb > 0 ? nb : 16, seed, 0f, 1f);
         Path p = Path.of(calib);
         if (!Files.exists(p)) throw new ModelException("calibration data not found: " + calib);

@@ -430,6 +430,13 @@ public final class ShapeInference {
             case "QLinearGlobalAveragePool" -> one(type(dt(n, 0), global(n, dims(n, 0), n.attrLong("channels_last", 0) != 0)));
             case "QLinearSigmoid", "QLinearLeakyRelu" -> one(type(dt(n, 0), dims(n, 0)));
             case "Gelu", "FastGelu", "BiasGelu" -> one(in(n, 0));
+            case "MatMulNBits" -> {
+                List<Dim> a = dims(n, 0);
+                if (a == null || a.isEmpty()) yield one(type(dt(n, 0), null));
+                List<Dim> o = new ArrayList<>(a.subList(0, a.size() - 1));
+                o.add(Dim.of(n.attrLong("N", -1)));
+                yield one(type(dt(n, 0), o));
+            }
             default -> null;
         };
     }

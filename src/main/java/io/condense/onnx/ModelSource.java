@@ -60,6 +60,27 @@ public final class ModelSource {
                 tok == null ? null : tok.toString());
     }
 
+    /** A tokenizer.json found with a model: its bytes and where it came from. */
+    public record TokenizerFile(byte[] json, String origin) {}
+
+    /**
+     * The tokenizer that comes with {@code model} (a {@code *tokenizer*.json} entry of an archive, or one beside an
+     * .onnx file) without loading the model; null when there is none.
+     */
+    public static TokenizerFile findTokenizer(Path model) {
+        if (!Files.exists(model)) throw new ModelException("model file not found: " + model);
+        if (isArchive(model)) {
+            try (ZipFile z = open(model)) {
+                ZipEntry t = tokenizerEntry(z, model, onnxEntry(z, model).getName());
+                return t == null ? null : new TokenizerFile(read(z, t), model + "!/" + t.getName());
+            } catch (IOException e) {
+                throw new ModelException("cannot read " + model + ": " + e.getMessage());
+            }
+        }
+        Path p = tokenizerBeside(model);
+        return p == null ? null : new TokenizerFile(ModelFiles.readAll(p, "tokenizer file"), p.toString());
+    }
+
     /** The graph only (what {@link OnnxImporter#load(Path)} returns for an archive). */
     static Graph graphFromArchive(Path file) {
         try (ZipFile z = open(file)) {

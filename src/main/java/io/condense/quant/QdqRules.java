@@ -26,7 +26,7 @@ import java.util.Set;
  *   <tr><td>MaxPool, AveragePool, GlobalAveragePool</td><td>0 (pooling runs in INT8, passthrough)</td><td>-</td></tr>
  * </table>
  *
- * A "weight" input that is not an initializer (e.g. MatMul of two activations) is treated as an activation. Bias
+ * {@link QuantConfig#placement()} narrows the table to MatMul/Gemm (transformers). A "weight" input that is not an initializer (e.g. MatMul of two activations) is treated as an activation. Bias
  * inputs stay float (TensorRT folds them in float). Every other op and every input not listed stays float. Weights are
  * stored as INT8 initializers read by a DequantizeLinear (no QuantizeLinear); an activation read by several
  * quantized inputs gets one shared Q/DQ pair.
@@ -73,6 +73,12 @@ public final class QdqRules {
             if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) continue;
             Rule r = RULES.get(n.opType());
             if (r == null || !cfg.allows(n.name())) continue;
+            boolean matmul = n.opType().equals("MatMul") || n.opType().equals("Gemm");
+            if (cfg.placement() != QuantConfig.Placement.RULES && !matmul) continue;
+            if (cfg.placement() == QuantConfig.Placement.MATMUL_WEIGHTS) {
+                String w = n.input(1);
+                if (!inits.containsKey(w) || inputs.contains(w)) continue;
+            }
             if (r.onlyWhenAllDynamic()) {
                 boolean allDynamic = true;
                 for (int k : r.activationInputs()) {

@@ -19,10 +19,11 @@ import java.util.List;
  * @param quantizeOutputs       false (default, TensorRT placement): Q/DQ only on the inputs in {@link QdqRules};
  *                              true: also on the outputs of Conv/Gemm/MatMul (ONNX Runtime placement: ORT fuses
  *                              DQ -&gt; op -&gt; Q into QLinearConv/QGemm/QLinearMatMul, its INT8 kernels)
+ * @param placement             which ops are quantized ({@link Placement}; default the full rule table)
  */
 public record QuantConfig(CalibrationMethod method, double percentile, boolean symmetricActivations,
                           boolean perChannelWeights, List<String> include, List<String> exclude,
-                          int calibrationBatches, int bins, boolean quantizeOutputs) {
+                          int calibrationBatches, int bins, boolean quantizeOutputs, Placement placement) {
     public QuantConfig {
         if (method == null) method = CalibrationMethod.MINMAX;
         if (!(percentile > 0 && percentile <= 100)) throw new ModelException("percentile must be in (0, 100], got " + percentile);
@@ -30,49 +31,71 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
         exclude = exclude == null ? List.of() : List.copyOf(exclude);
         if (calibrationBatches < 0) throw new ModelException("calibration batches must be >= 0, got " + calibrationBatches);
         if (bins < 256) throw new ModelException("histogram bins must be >= 256, got " + bins);
+        if (placement == null) placement = Placement.RULES;
+    }
+
+    /**
+     * Which ops get Q/DQ: {@code RULES} the full {@link QdqRules} table (CNNs: Conv, Gemm, MatMul, residual Add,
+     * pooling); {@code MATMUL} only MatMul/Gemm inputs, including the activation x activation MatMuls of attention
+     * (transformers: LayerNorm, Softmax, GELU and the residual Adds stay float); {@code MATMUL_WEIGHTS} only
+     * MatMul/Gemm with a weight initializer (attention score and context MatMuls stay float).
+     */
+    public enum Placement {
+        RULES, MATMUL, MATMUL_WEIGHTS;
+
+        public String cliName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+
+        public static Placement parse(String s) {
+            for (Placement p : values()) if (p.cliName().equals(s.toLowerCase(java.util.Locale.ROOT).replace('_', '-'))) return p;
+            throw new ModelException("unknown placement '" + s + "' (rules, matmul, matmul-weights)");
+        }
     }
 
     /** Min-max, percentile 99.99, symmetric INT8 activations, per-channel weights, no filters, all batches, 2048 bins. */
     public static QuantConfig defaults() {
-        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048, false);
+        return new QuantConfig(CalibrationMethod.MINMAX, 99.99, true, true, List.of(), List.of(), 0, 2048, false, Placement.RULES);
     }
 
     public static QuantConfig of(CalibrationMethod m) { return defaults().withMethod(m); }
 
     public QuantConfig withMethod(CalibrationMethod m) {
-        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(m, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withPercentile(double p) {
-        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(method, p, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withSymmetricActivations(boolean s) {
-        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(method, percentile, s, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withPerChannelWeights(boolean p) {
-        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(method, percentile, symmetricActivations, p, include, exclude, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withInclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, names, exclude, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withExclude(List<String> names) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins, quantizeOutputs);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, names, calibrationBatches, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withCalibrationBatches(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins, quantizeOutputs);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, n, bins, quantizeOutputs, placement);
     }
 
     public QuantConfig withBins(int n) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n, quantizeOutputs);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, n, quantizeOutputs, placement);
+    }
+
+    public QuantConfig withPlacement(Placement p) {
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, quantizeOutputs, p);
     }
 
     public QuantConfig withQuantizeOutputs(boolean q) {
-        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, q);
+        return new QuantConfig(method, percentile, symmetricActivations, perChannelWeights, include, exclude, calibrationBatches, bins, q, placement);
     }
 
     /**
@@ -106,6 +129,7 @@ public record QuantConfig(CalibrationMethod method, double percentile, boolean s
                     case "calibration_batches" -> c.withCalibrationBatches(((Number) v).intValue());
                     case "bins" -> c.withBins(((Number) v).intValue());
                     case "quantize_outputs" -> c.withQuantizeOutputs((Boolean) v);
+                    case "placement" -> c.withPlacement(Placement.parse(String.valueOf(v)));
                     default -> throw new ModelException("quantization config " + file + ": unknown key '" + e.getKey() + "'");
                 };
             } catch (ClassCastException | NullPointerException ex) {

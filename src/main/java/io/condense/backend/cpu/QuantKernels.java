@@ -1,5 +1,9 @@
 package io.condense.backend.cpu;
 
+import java.util.Map;
+
+import io.condense.ir.Node;
+
 import io.condense.ir.DType;
 import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,6 +26,8 @@ final class QuantKernels implements KernelRegistry.Group {
         r.add("QuantizeLinear", QuantKernels::quantizeLinear);
         r.add("DequantizeLinear", QuantKernels::dequantizeLinear);
         r.add("MatMulInteger", QuantKernels::matMulInteger);
+        r.add("DynamicQuantizeLinear", QuantKernels::dynamicQuantizeLinear);
+        r.add("com.microsoft", "MatMulNBits", QuantKernels::matMulNBits);
         r.add("QLinearMatMul", QuantKernels::qlinearMatMul);
         r.add("ConvInteger", QuantKernels::convInteger);
         r.add("QLinearConv", QuantKernels::qlinearConv);
@@ -191,6 +197,88 @@ final class QuantKernels implements KernelRegistry.Group {
     }
 
     // ---------------------------------------------------------------- MatMulInteger / QLinearMatMul
+
+    /**
+     * DynamicQuantizeLinear: uint8 y, scalar scale = (max(0, max x) - min(0, min x)) / 255 (1 when that is 0, as ONNX
+     * Runtime does) and zero point saturate(round(-min / scale)), rounding half to even.
+     */
+    private static INDArray[] dynamicQuantizeLinear(OpContext ctx) {
+        float[] x = Nd.floats(ctx.in(0));
+        float lo = 0, hi = 0;
+        for (float v : x) {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        float scale = hi == lo ? 1f : (hi - lo) / 255f;
+        float zf = (float) Math.rint(Math.max(0, Math.min(255, (0 - lo) / scale)));
+        int z = (int) zf;
+        int[] q = new int[x.length];
+        for (int i = 0; i < x.length; i++) q[i] = quantize(x[i], scale, z, 0, 255);
+        return new INDArray[] {intsOut(q, ctx.in(0).shape(), DType.UINT8), Nd.of(new float[] {scale}, new long[0]),
+                intsOut(new int[] {z}, new long[0], DType.UINT8)};
+    }
+
+    /**
+     * com.microsoft MatMulNBits: Y = A x dequant(B)^T (+ bias), B uint8 [N, k_blocks, block_size * bits / 8] codes packed
+     * low bits first along K, scales [N * k_blocks] (or [N, k_blocks]), zero points uint8 packed per row
+     * [N * ceil(k_blocks * bits / 8)] or of A's type [N * k_blocks] (default 2^(bits-1)); bits 2, 4 or 8. The weight is
+     * dequantized into a float32 [K, N] matrix on every run (a reference kernel, not a fast one).
+     */
+    private static INDArray[] matMulNBits(OpContext ctx) {
+        int k = (int) ctx.attrLong("K", -1), n = (int) ctx.attrLong("N", -1), bits = (int) ctx.attrLong("bits", 4), bs = (int) ctx.attrLong("block_size", -1);
+        if (k <= 0 || n <= 0 || bs <= 0) throw ctx.error("MatMulNBits needs positive K, N and block_size");
+        if (bits != 2 && bits != 4 && bits != 8) throw ctx.error("MatMulNBits bits must be 2, 4 or 8, got " + bits);
+        if (ctx.has(4) && ctx.in(4).length() > 0) throw ctx.error("MatMulNBits with g_idx is not supported");
+        INDArray a = ctx.in(0);
+        if (a.size(a.rank() - 1) != k) throw ctx.error("A's last dimension is " + a.size(a.rank() - 1) + ", K is " + k);
+        INDArray w = dequantNBits(ctx, k, n, bits, bs);
+        long[] as = a.shape();
+        INDArray a2 = Nd.contiguous(a).reshape(a.length() / k, k);
+        if (a2.dataType() != w.dataType()) a2 = a2.castTo(w.dataType());
+        INDArray y = a2.mmul(w);
+        if (ctx.has(5)) y.addiRowVector(ctx.in(5).reshape(1, n).castTo(y.dataType()));
+        long[] os = as.clone();
+        os[os.length - 1] = n;
+        if (y.dataType() != a.dataType()) y = y.castTo(a.dataType());
+        return OpContext.one(y.reshape(os));
+    }
+
+    private static INDArray dequantNBits(OpContext ctx, int k, int n, int bits, int bs) {
+        int kb = (k + bs - 1) / bs, blob = bs * bits / 8, perByte = 8 / bits, mask = (1 << bits) - 1;
+        INDArray bArr = ctx.in(1);
+        if (bArr.length() != (long) n * kb * blob) throw ctx.error("B must have " + n + " x " + kb + " x " + blob + " bytes, has " + bArr.length());
+        int[] b = ints(bArr);
+        float[] sc = Nd.floats(ctx.in(2));
+        if (sc.length != n * kb) throw ctx.error("scales must have " + (n * kb) + " values, have " + sc.length);
+        float[] zf = new float[n * kb];
+        java.util.Arrays.fill(zf, 1 << (bits - 1));
+        if (ctx.has(3)) {
+            INDArray z = ctx.in(3);
+            if (z.dataType().isFPType()) {
+                float[] v = Nd.floats(z);
+                if (v.length != n * kb) throw ctx.error("float zero_points must have " + (n * kb) + " values");
+                zf = v;
+            } else {
+                int[] zb = ints(z);
+                int row = (kb * bits + 7) / 8;
+                if (zb.length != n * row) throw ctx.error("packed zero_points must have " + (n * row) + " bytes, have " + zb.length);
+                for (int r = 0; r < n; r++) {
+                    for (int g = 0; g < kb; g++) zf[r * kb + g] = (zb[r * row + g / perByte] >> (bits * (g % perByte))) & mask;
+                }
+            }
+        }
+        float[] w = new float[k * n];
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < k; c++) {
+                int g = c / bs, t = c % bs;
+                int code = (b[(r * kb + g) * blob + t / perByte] >> (bits * (t % perByte))) & mask;
+                w[c * n + r] = (code - zf[r * kb + g]) * sc[r * kb + g];
+            }
+        }
+        DType at = Nd.fromNd(ctx.in(0).dataType());
+        INDArray out = Nd.of(w, new long[] {k, n});
+        return at == DType.FLOAT32 ? out : out.castTo(ctx.in(0).dataType());
+    }
 
     private static INDArray[] matMulInteger(OpContext ctx) {
         INDArray a = ctx.in(0), b = ctx.in(1);

@@ -23,6 +23,13 @@ public final class HfTokenizer implements Tokenizer {
     /** Maximum length when neither the caller nor the file's truncation gives one (BERT's position table). */
     public static final int DEFAULT_MAX_LENGTH = 512;
 
+    static {
+        // never download: the CPU library inside the jar is the one to use (DJL would otherwise fetch a CUDA flavour
+        // of the library on a machine with a GPU); the user may still override both
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+        if (System.getProperty("RUST_FLAVOR") == null && System.getenv("RUST_FLAVOR") == null) System.setProperty("RUST_FLAVOR", "cpu");
+    }
+
     private final HuggingFaceTokenizer tok;
     private final int maxLength;
     private final long padId;
@@ -66,8 +73,9 @@ public final class HfTokenizer implements Tokenizer {
                     "padding", "false"));
         } catch (IOException | RuntimeException e) {
             throw new ModelException("cannot load tokenizer " + what + ": " + firstLine(String.valueOf(e.getMessage())));
-        } catch (UnsatisfiedLinkError e) {
-            throw new ModelException("the native tokenizers library (DJL) cannot be loaded on this platform: " + e.getMessage());
+        } catch (LinkageError e) {
+            throw new ModelException("the native tokenizers library (DJL, extracted to ~/.djl.ai or $DJL_CACHE_DIR) cannot be loaded: "
+                    + firstLine(String.valueOf(e.getMessage())));
         }
         return new HfTokenizer(t, len, pad, type + ", " + vocabSize + "-token vocabulary");
     }
