@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
                 "  condense eval minilm-int8.onnx --reference minilm.jar --text sentences.txt --offset 1000 --n 500",
                 "  condense eval model-int8.onnx --reference model.onnx --data batches/   (one sub-folder per batch, one .npy/.pb per input)"})
 public final class EvalCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "model (.onnx)")
+    @Parameters(index = "0", description = "model (.onnx, or a jar holding one)")
     Path model;
 
     @Option(names = "--data", description = "folder with t10k- images and labels IDX files; with --reference also a folder of "

@@ -7,7 +7,6 @@ import io.condense.data.text.Tokenizer;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Tensor;
-import io.condense.onnx.ModelSource;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -40,27 +39,33 @@ public final class TextDataOptions {
             description = "skip the first K sentences (keeps calibration and evaluation sentences disjoint)")
     int offset;
 
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** Bad option values are usage errors (exit 2). */
+    private RuntimeException usage(String msg) {
+        return mixee != null ? new picocli.CommandLine.ParameterException(mixee.commandLine(), msg) : new ModelException(msg);
+    }
+
     /** True when {@code --text} was given. */
     public boolean given() { return text != null; }
 
     /** The selected sentences: {@code --offset}, then {@code --samples} (or {@code defaultSamples}; <= 0 = all). */
     public List<String> sentences(int defaultSamples) {
         if (text == null) throw new ModelException("no --text given");
-        if (maxLength < 0) throw new ModelException("--max-length must be >= 0, got " + maxLength);
-        if (samples != null && samples <= 0) throw new ModelException("--samples must be positive, got " + samples);
+        if (maxLength < 0) throw usage("--max-length must be >= 0, got " + maxLength);
+        if (samples != null && samples <= 0) throw usage("--samples must be positive, got " + samples);
+        if (offset < 0) throw usage("--offset must be >= 0, got " + offset);
         List<String> all = text.equals("builtin") ? TextData.builtinCalibrationText() : TextData.readLines(Path.of(text));
         return TextData.select(all, offset, samples != null ? samples : defaultSamples);
     }
 
     /** The tokenizer: {@code --tokenizer}, else the one found with the first of {@code models} that has one; close it. */
-    public Tokenizer tokenizer(List<Path> models) {
-        if (tokenizer != null) return HfTokenizer.load(tokenizer, maxLength);
-        for (Path m : models) {
-            ModelSource.TokenizerFile t = ModelSource.findTokenizer(m);
-            if (t != null) return HfTokenizer.fromJson(t.json(), t.origin(), maxLength);
-        }
-        throw new ModelException("no tokenizer found with " + models.get(0) + " (no *tokenizer*.json in a jar, no tokenizer.json beside "
-                + "the .onnx); pass --tokenizer FILE");
+    public Tokenizer tokenizer(List<Path> models) { return tokenizer(models, maxLength); }
+
+    private Tokenizer tokenizer(List<Path> models, int maxLen) {
+        if (tokenizer != null) return HfTokenizer.load(tokenizer, maxLen);
+        return HfTokenizer.forModel(models, maxLen);
     }
 
     /** Text batches for {@code g} (loaded from {@code model}). */
@@ -72,7 +77,8 @@ public final class TextDataOptions {
     public List<TextBatch> batches(Graph g, List<Path> models, int batchSize, int defaultSamples) {
         TextData.checkTextInputs(g);
         List<String> s = sentences(defaultSamples);
-        try (Tokenizer tok = tokenizer(models)) {
+        int fixed = TextData.fixedSequenceLength(g);
+        try (Tokenizer tok = tokenizer(models, maxLength == 0 && fixed > 0 ? fixed : maxLength)) {
             return TextData.batches(g, tok, s, batchSize);
         }
     }

@@ -21,7 +21,8 @@ import java.util.Map;
  *   similarity to the reference's (mean, 1st percentile, min), and the Spearman rank correlation between the
  *   model's and the reference's cosine similarities of all sentence pairs.</li>
  *   <li>Any model ({@link #compareOutputs}): per output, max and mean absolute difference and top-1 agreement
- *   (argmax over the last axis, per row).</li>
+ *   (argmax over the last axis, per row). On text batches, rows of [batch, seq, ...] outputs at padded token
+ *   positions are left out.</li>
  * </ul>
  * The statistics are plain functions ({@link #compareEmbeddings}, {@link #spearman}, {@link #meanPool}) that
  * pruning, distillation and the compress pipeline can call on their own arrays.
@@ -81,7 +82,7 @@ public final class Fidelity {
                 Map<String, Tensor> yr = sr.run(b.feeds(reference.inputs()));
                 e.addAll(Arrays.asList(pool(ym.get(model.outputs().get(0).name()), b.mask())));
                 r.addAll(Arrays.asList(pool(yr.get(reference.outputs().get(0).name()), b.mask())));
-                add(acc, model, reference, ym, yr);
+                add(acc, model, reference, ym, yr, b.mask());
             }
         }
         return new Report(compareEmbeddings(e.toArray(new float[0][]), r.toArray(new float[0][])), reports(acc));
@@ -94,7 +95,7 @@ public final class Fidelity {
         int n = 0;
         try (Session sm = Backends.cpu().open(model); Session sr = Backends.cpu().open(reference)) {
             for (Map<String, Tensor> f : feeds) {
-                add(acc, model, reference, sm.run(f), sr.run(f));
+                add(acc, model, reference, sm.run(f), sr.run(f), null);
                 n++;
             }
         }
@@ -115,9 +116,9 @@ public final class Fidelity {
         return a;
     }
 
-    private static void add(OutputAcc[] acc, Graph model, Graph reference, Map<String, Tensor> ym, Map<String, Tensor> yr) {
+    private static void add(OutputAcc[] acc, Graph model, Graph reference, Map<String, Tensor> ym, Map<String, Tensor> yr, long[][] mask) {
         for (int i = 0; i < acc.length; i++) {
-            acc[i].add(ym.get(model.outputs().get(i).name()), yr.get(reference.outputs().get(i).name()));
+            acc[i].add(ym.get(model.outputs().get(i).name()), yr.get(reference.outputs().get(i).name()), mask);
         }
     }
 
@@ -135,22 +136,29 @@ public final class Fidelity {
 
         OutputAcc(String name) { this.name = name; }
 
-        void add(Tensor m, Tensor r) {
+        /** {@code mask} (text batches): rows of a [batch, seq, ...] output at padded positions are skipped. */
+        void add(Tensor m, Tensor r, long[][] mask) {
             if (!Arrays.equals(m.shape(), r.shape())) {
                 throw new ModelException("output '" + name + "' has shape " + Arrays.toString(m.shape()) + ", the reference's "
                         + Arrays.toString(r.shape()));
             }
             double[] a = m.toDoubleArray(), b = r.toDoubleArray();
-            for (int i = 0; i < a.length; i++) {
-                double d = Math.abs(a[i] - b[i]);
-                if (Double.isNaN(d)) d = Double.POSITIVE_INFINITY;
-                max = Math.max(max, d);
-                sum += d;
-            }
-            values += a.length;
             int last = m.rank() == 0 ? 1 : (int) m.dim(-1);
             if (last < 1) return;
+            boolean masked = mask != null && m.rank() >= 3 && m.dim(0) == mask.length && mask.length > 0 && m.dim(1) == mask[0].length;
+            int seq = masked ? mask[0].length : 1, perToken = masked ? a.length / (mask.length * seq) : 0;
             for (int row = 0; row < a.length / last; row++) {
+                if (masked) {
+                    int token = row * last / perToken;
+                    if (mask[token / seq][token % seq] == 0) continue;
+                }
+                for (int i = row * last; i < (row + 1) * last; i++) {
+                    double d = Math.abs(a[i] - b[i]);
+                    if (Double.isNaN(d)) d = Double.POSITIVE_INFINITY;
+                    max = Math.max(max, d);
+                    sum += d;
+                }
+                values += last;
                 rows++;
                 if (argmax(a, row * last, last) == argmax(b, row * last, last)) agree++;
             }
@@ -266,21 +274,28 @@ public final class Fidelity {
         return pearson(ranks(x), ranks(y));
     }
 
-    /** Ranks 1..n of {@code v}; tied values share the mean of their ranks. */
+    /** Ranks 1..n of {@code v}; tied values share the mean of their ranks (primitive arrays only: pairs can be millions). */
     public static double[] ranks(double[] v) {
-        int n = v.length;
-        Integer[] idx = new Integer[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        Arrays.sort(idx, (p, q) -> Double.compare(v[p], v[q]));
-        double[] r = new double[n];
-        for (int i = 0; i < n; ) {
-            int j = i;
-            while (j + 1 < n && Double.compare(v[idx[j + 1]], v[idx[i]]) == 0) j++;
-            double avg = (i + j) / 2.0 + 1;
-            for (int k = i; k <= j; k++) r[idx[k]] = avg;
-            i = j + 1;
+        double[] sorted = v.clone();
+        Arrays.sort(sorted);
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            int lo = bound(sorted, v[i], false), hi = bound(sorted, v[i], true); // [lo, hi) hold the value
+            r[i] = (lo + hi - 1) / 2.0 + 1;
         }
         return r;
+    }
+
+    /** First index whose value is >= x ({@code upper}: > x), in {@link Double#compare} order. */
+    private static int bound(double[] a, double x, boolean upper) {
+        int lo = 0, hi = a.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = Double.compare(a[mid], x);
+            if (c < 0 || (upper && c == 0)) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /** Pearson correlation coefficient (NaN when either side is constant). */

@@ -85,6 +85,8 @@ class TextCommandsTest {
         CliTest.cli("quantize", tinyBert.toString(), "--out", dir.resolve("x.onnx").toString()).failsWith(2, "--calib DATA or --text FILE");
         CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--out", dir.resolve("x.onnx").toString())
                 .failsWith(1, "no tokenizer found with");
+        CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(), "--samples", "0",
+                "--out", dir.resolve("x.onnx").toString()).failsWith(2, "--samples must be positive");
         CliTest.cli("quantize", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(), "--offset", "200",
                 "--out", dir.resolve("x.onnx").toString()).failsWith(1, "offset 200 is beyond the 200 sentences");
     }
@@ -167,5 +169,37 @@ class TextCommandsTest {
         // eval finds the tokenizer inside the jar
         String out = eval(0, jar.toString(), "--reference", tinyBert.toString(), "--text", "builtin", "--n", "8");
         assertEquals(1.0, num(out, "cosine mean ([0-9.]+)"), 1e-6);
+    }
+
+    @Test
+    void evalOnOnnxTestDataSetsMatchesOnnxRuntime() throws Exception {
+        // mnist-8's test_data_set_N folders (input_0.pb) are batches for its single input
+        Path m8 = TestData.require("onnx/models/mnist-8");
+        Path q = TestData.require("onnx/models/mnist-8-quantized-integer/model_quantized.onnx");
+        String same = eval(0, m8.resolve("model.onnx").toString(), "--reference", m8.resolve("model.onnx").toString(), "--data", m8.toString());
+        assertTrue(same.contains("inputs: 3 batches"), same);
+        assertEquals(0.0, num(same, "max abs diff ([0-9.e-]+)"), 0);
+        String out = eval(0, q.toString(), "--reference", m8.resolve("model.onnx").toString(), "--data", m8.toString());
+        // the same statistics from ONNX Runtime's outputs of both models
+        double max = 0, sum = 0;
+        int n = 0, agree = 0;
+        byte[] a = Files.readAllBytes(q), b = Files.readAllBytes(m8.resolve("model.onnx"));
+        for (int i = 0; i < 3; i++) {
+            Tensor x = io.condense.onnx.TensorCodec.readPb(m8.resolve("test_data_set_" + i).resolve("input_0.pb"));
+            float[] ya = io.condense.OrtReference.run(a, Map.of("Input3", x)).values().iterator().next().toFloatArray();
+            float[] yb = io.condense.OrtReference.run(b, Map.of("Input3", x)).values().iterator().next().toFloatArray();
+            int am = 0, bm = 0;
+            for (int k = 0; k < ya.length; k++) {
+                max = Math.max(max, Math.abs(ya[k] - yb[k]));
+                sum += Math.abs(ya[k] - yb[k]);
+                n++;
+                if (ya[k] > ya[am]) am = k;
+                if (yb[k] > yb[bm]) bm = k;
+            }
+            agree += am == bm ? 1 : 0;
+        }
+        assertEquals(max, num(out, "max abs diff ([0-9.e-]+)"), 1e-3 * max);
+        assertEquals(sum / n, num(out, "mean abs diff ([0-9.e-]+)"), 1e-3 * sum / n);
+        assertEquals(agree / 3.0, num(out, "top-1 agreement ([0-9.]+)"), 1e-4);
     }
 }

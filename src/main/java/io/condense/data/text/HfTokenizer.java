@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.condense.ir.ModelException;
 import io.condense.onnx.ModelFiles;
+import io.condense.onnx.ModelSource;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -45,6 +46,21 @@ public final class HfTokenizer implements Tokenizer {
     /** Reads {@code file}; {@code maxLength <= 0} takes the file's truncation length (else {@value #DEFAULT_MAX_LENGTH}). */
     public static HfTokenizer load(Path file, int maxLength) {
         return fromJson(ModelFiles.readAll(file, "tokenizer file"), file.toString(), maxLength);
+    }
+
+    /**
+     * The tokenizer that comes with a model file: a {@code *tokenizer*.json} entry of its jar, or a tokenizer.json
+     * beside the .onnx ({@link ModelSource#findTokenizer}); the first of {@code models} that has one is used.
+     *
+     * @throws ModelException when none of them has a tokenizer
+     */
+    public static HfTokenizer forModel(List<Path> models, int maxLength) {
+        for (Path m : models) {
+            ModelSource.TokenizerFile t = ModelSource.findTokenizer(m);
+            if (t != null) return fromJson(t.json(), t.origin(), maxLength);
+        }
+        throw new ModelException("no tokenizer found with " + models.get(0) + " (no *tokenizer*.json in a jar, no tokenizer.json beside "
+                + "the .onnx); give a tokenizer.json explicitly (--tokenizer FILE)");
     }
 
     /** Parses tokenizer.json bytes; {@code what} names the source in error messages. */

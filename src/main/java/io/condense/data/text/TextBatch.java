@@ -17,7 +17,7 @@ import java.util.Map;
  */
 public record TextBatch(List<String> sentences, long[][] ids, long[][] mask, long[][] typeIds) {
     /** What a model input takes from a text batch. */
-    public enum Role { INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS }
+    public enum Role { INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, POSITION_IDS }
 
     public int size() { return ids.length; }
 
@@ -32,12 +32,14 @@ public record TextBatch(List<String> sentences, long[][] ids, long[][] mask, lon
 
     /**
      * The role of a model input, by name: {@code *mask*} -> attention mask, {@code *type*} / {@code *segment*} ->
-     * token type ids, {@code *ids*} / {@code *input*} / {@code *token*} -> input ids.
+     * token type ids, {@code *position*} -> position ids (0, 1, 2, ... per sentence), {@code *ids*} /
+     * {@code *input*} / {@code *token*} -> input ids.
      */
     public static Role role(ValueInfo in) {
         String n = in.name().toLowerCase(Locale.ROOT);
         if (n.contains("mask")) return Role.ATTENTION_MASK;
         if (n.contains("type") || n.contains("segment")) return Role.TOKEN_TYPE_IDS;
+        if (n.contains("position")) return Role.POSITION_IDS;
         if (n.contains("ids") || n.contains("input") || n.contains("token")) return Role.INPUT_IDS;
         throw new ModelException("model input '" + in.name() + "' is not a text input (expected input_ids, attention_mask or token_type_ids)");
     }
@@ -50,11 +52,21 @@ public record TextBatch(List<String> sentences, long[][] ids, long[][] mask, lon
                 case INPUT_IDS -> ids;
                 case ATTENTION_MASK -> mask;
                 case TOKEN_TYPE_IDS -> typeIds;
+                case POSITION_IDS -> positions();
             };
             DType dt = in.type().dtype() == null ? DType.INT64 : in.type().dtype();
+            if (role(in) != Role.ATTENTION_MASK && !dt.isInteger()) {
+                throw new ModelException("model input '" + in.name() + "' is " + dt + ", not integer token ids: this is not a text model input");
+            }
             feeds.put(in.name(), tensor(src, dt, in.name()));
         }
         return feeds;
+    }
+
+    private long[][] positions() {
+        long[][] p = new long[size()][length()];
+        for (long[] row : p) for (int j = 0; j < row.length; j++) row[j] = j;
+        return p;
     }
 
     /** A [batch, length] tensor of {@code dt} (int64, int32, or a float type for models that take float masks). */

@@ -49,7 +49,7 @@ public final class TextData {
         List<String> out = new ArrayList<>();
         for (String s : text.split("\\R")) {
             String t = s.strip();
-            if (!t.isEmpty() && !t.startsWith("\u0000")) out.add(t);
+            if (!t.isEmpty()) out.add(t);
         }
         return out;
     }
@@ -107,6 +107,10 @@ public final class TextData {
             if (t.dims().get(1).isKnown()) fixedLen = (int) t.dims().get(1).value();
         }
         if (fixedLen > 0 && fixedLen < 2) throw new ModelException("model's fixed sequence length " + fixedLen + " is too short");
+        if (fixedLen > 0 && tok.maxLength() > fixedLen) {
+            throw new ModelException("the model's fixed sequence length " + fixedLen + " is shorter than the tokenizer's max length "
+                    + tok.maxLength() + " (load the tokenizer with max length " + fixedLen + ")");
+        }
         int bs = fixedBatch > 0 ? fixedBatch : batchSize;
         List<String> use = sentences;
         if (fixedBatch > 0) {
@@ -117,12 +121,26 @@ public final class TextData {
         return batches(tok, use, bs, fixedLen);
     }
 
+    /** The sequence length the model's text inputs fix ([batch, N]), or 0 when it is symbolic. */
+    public static int fixedSequenceLength(Graph g) {
+        for (ValueInfo in : g.inputs()) {
+            TensorType t = in.type();
+            if (t.hasRank() && t.rank() == 2 && t.dims().get(1).isKnown()) return (int) t.dims().get(1).value();
+        }
+        return 0;
+    }
+
     /** Each batch as feeds keyed by {@code g}'s input names (only the inputs the model has, in its dtypes). */
     public static List<Map<String, Tensor>> feeds(Graph g, List<TextBatch> batches) {
         checkTextInputs(g);
         List<Map<String, Tensor>> out = new ArrayList<>(batches.size());
         for (TextBatch b : batches) out.add(b.feeds(g.inputs()));
         return out;
+    }
+
+    /** Shorthand: {@code feeds(g, batches(g, tok, sentences, batchSize))}. */
+    public static List<Map<String, Tensor>> feeds(Graph g, Tokenizer tok, List<String> sentences, int batchSize) {
+        return feeds(g, batches(g, tok, sentences, batchSize));
     }
 
     /** Throws unless every input of {@code g} is a text input (ids, mask, type ids) and the ids are among them. */

@@ -142,6 +142,9 @@ class TextDataTest {
         assertEquals(DType.INT32, f.get("input_ids").dtype());
         assertArrayEquals(new long[] {2, 3}, f.get("input_ids").shape());
         assertEquals(101, f.get("input_ids").getLong(0));
+        Map<String, Tensor> withPos = b.get(1).feeds(List.of(new ValueInfo("input_ids", TensorType.of(DType.INT64, -1, -1)),
+                new ValueInfo("position_ids", TensorType.of(DType.INT64, -1, -1))));
+        assertArrayEquals(new long[] {0, 1, 2, 0, 1, 2}, withPos.get("position_ids").toLongArray());
         assertThrows(ModelException.class, () -> b.get(0).feeds(List.of(new ValueInfo("pixels", TensorType.of(DType.FLOAT32, new long[] {1, 3})))));
     }
 
@@ -175,5 +178,24 @@ class TextDataTest {
         ModelException e = assertThrows(ModelException.class, () -> TensorBatches.read(OnnxImporter.load(
                 TestData.require("onnx/node/test_relu/model.onnx")), tmp, 0));
         assertTrue(e.getMessage().contains("matches no model input"), e.getMessage());
+    }
+
+    @Test
+    void fixedShapeModelsAndNonTextInputs() {
+        Graph g = Graph.builder().name("fixed").addInput(new ValueInfo("input_ids", TensorType.of(DType.INT64, 2, 16)))
+                .addOutput(new ValueInfo("y", TensorType.of(DType.INT64, 2, 16)))
+                .addNode(new io.condense.ir.Node("id", "Identity", "", List.of("input_ids"), List.of("y"), Map.of())).opset("", 17).build();
+        assertEquals(16, TextData.fixedSequenceLength(g));
+        try (HfTokenizer t16 = HfTokenizer.fromJson(miniLmJson, "x", 16)) {
+            List<TextBatch> b = TextData.batches(g, t16, List.of("a", "b", "c", "d", "e"), 32);
+            assertEquals(2, b.size(), "the model's batch of 2 wins; the fifth sentence is dropped");
+            assertEquals(16, b.get(1).length(), "padded to the fixed length");
+            assertEquals(List.of("c", "d"), b.get(1).sentences());
+        }
+        ModelException e = assertThrows(ModelException.class, () -> TextData.batches(g, bert, List.of("a", "b"), 2));
+        assertTrue(e.getMessage().contains("fixed sequence length 16 is shorter than the tokenizer's max length 128"), e.getMessage());
+        TextBatch b = TextData.batches(bert, List.of("a"), 1, 0).get(0);
+        e = assertThrows(ModelException.class, () -> b.feeds(List.of(new ValueInfo("input", TensorType.of(DType.FLOAT32, 1, 3)))));
+        assertTrue(e.getMessage().contains("not integer token ids"), e.getMessage());
     }
 }
