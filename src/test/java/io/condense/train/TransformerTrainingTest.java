@@ -145,11 +145,12 @@ class TransformerTrainingTest {
         Graph g = tinyBert();
         List<TextBatch> train = batches(4, 4, 12, 1656, 4);
         Qat.Config d = Qat.Config.defaults();
-        Qat qat = new Qat(new Qat.Config(8, Qat.Mode.LSQ, 0, 4, 1e-5, d.scaleLr(), 1, 0, d.quant()), null);
-        Graph q = qat.runText(g, train, 40, EmbeddingTrainer.LossKind.MSE);
+        Qat qat = new Qat(new Qat.Config(8, Qat.Mode.LSQ, 0, 4, 2e-5, d.scaleLr(), 1, 0, d.quant()), null);
+        Graph q = qat.runText(g, train, 16, EmbeddingTrainer.LossKind.MSE);
         EmbeddingTrainer.History h = qat.textHistory();
-        assertEquals(40, h.losses().length);
-        assertTrue(h.last(8) < 0.8 * h.first(8), "QAT loss did not fall: first " + h.first(8) + ", last " + h.last(8));
+        assertEquals(16, h.losses().length);
+        // the same 4 batches in the first and the last 4 steps
+        assertTrue(h.last(4) < 0.8 * h.first(4), "QAT loss did not fall: first " + h.first(4) + ", last " + h.last(4));
         assertTrue(q.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")), "no QDQ in the export");
     }
 
