@@ -2,6 +2,12 @@ package io.condense.cli;
 
 import io.condense.data.Dataset;
 import io.condense.data.Mnist;
+import io.condense.data.text.TextBatch;
+import io.condense.data.text.TextData;
+import io.condense.data.text.Tokenizer;
+import io.condense.eval.Fidelity;
+import io.condense.onnx.Provenance;
+import io.condense.train.EmbeddingTrainer;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.onnx.OnnxExporter;
@@ -17,13 +23,18 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code qat}: quantization-aware fine-tuning on MNIST-format data, exported as a QDQ ONNX model. */
 @Command(name = "qat", mixinStandardHelpOptions = true,
-        description = "Quantization-aware training (fake-quant STE or LSQ) of a float ONNX model on MNIST-format data; exports INT8 QDQ ONNX.",
-        footer = {"", "Example:", "  condense qat lenet5.onnx --data ../shared/data/mnist --epochs 1 --out lenet5-qat.onnx"})
+        description = "Quantization-aware training (fake-quant STE or LSQ) of a float ONNX model on MNIST-format data (--data) or, for "
+                + "sentence-embedding models, on text (--text: matches the float model's mean-pooled embeddings); exports QDQ ONNX.",
+        footer = {"", "Examples:", "  condense qat lenet5.onnx --data ../shared/data/mnist --epochs 1 --out lenet5-qat.onnx",
+                "  condense qat all-minilm-l6-v2.jar --text sentences.txt --steps 100 --out minilm-qat.onnx"})
 public final class QatCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "trained float ONNX model")
     Path model;
@@ -33,6 +44,16 @@ public final class QatCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Mixin
     TextDataOptions textData = new TextDataOptions();
+
+    @Option(names = "--steps", defaultValue = "100", description = "--text: optimizer steps (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--loss", defaultValue = "mse", description = "--text: mse | cosine on mean-pooled embeddings (default ${DEFAULT-VALUE})")
+    String loss;
+
+    @Option(names = "--eval-samples", defaultValue = "128",
+            description = "--text: held-out sentences (those after the training ones) for the fidelity report; 0 = none (default ${DEFAULT-VALUE})")
+    int evalSamples;
 
     @Option(names = "--out", required = true, description = "output ONNX file (written atomically)")
     Path out;
@@ -52,8 +73,8 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--scale-lr", defaultValue = "1e-3", description = "Adam learning rate of the scales, relative to their initial values (default ${DEFAULT-VALUE})")
     double scaleLr;
 
-    @Option(names = "--batch-size", defaultValue = "64", description = "mini-batch size (default ${DEFAULT-VALUE})")
-    int batchSize;
+    @Option(names = "--batch-size", description = "mini-batch size (default 64; --text: 16)")
+    Integer batchSize;
 
     @Option(names = "--calib-batches", defaultValue = "8", description = "training batches used to calibrate activations (default ${DEFAULT-VALUE})")
     int calibBatches;
@@ -87,6 +108,7 @@ public final class QatCommand implements Callable<Integer> {
         if (limit > 0) train = train.head(limit);
         Dataset test = Mnist.load(data, false);
         if (testLimit > 0) test = test.head(testLimit);
+        int batchSize = this.batchSize == null ? 64 : this.batchSize;
         Qat.Config cfg = new Qat.Config(weightBits, m, epochs, batchSize, lr, scaleLr, calibBatches, seed, io.condense.quant.QuantConfig.defaults());
         double accFloat = Trainer.evaluate(new Tape(g), test, 256);
         Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
@@ -102,22 +124,47 @@ public final class QatCommand implements Callable<Integer> {
     }
 
     /**
-     * Text models: the activations are calibrated on the sentences of --text (every input the model has, padded per
-     * batch) and the fake-quantized model is exported. Fine-tuning on text needs an embedding loss and training
-     * through every transformer op, which this build does not have yet: it asks for --epochs 0.
+     * Text (sentence-embedding) models: calibrates the activations on the first --calib-batches batches of the --text
+     * sentences, fine-tunes the fake-quantized model for --steps steps towards the float model's mean-pooled embeddings
+     * ({@link Qat#runText}), reports the loss and the fidelity of the exported QDQ model on the held-out sentences
+     * that follow the training ones, and saves it.
      */
     private Integer onText(Graph g, Qat.Mode m) {
         if (data != null) throw new ModelException("give --data or --text, not both");
-        if (epochs > 0) {
-            throw new ModelException("QAT fine-tuning on --text is not supported yet (it needs an embedding loss and training through "
-                    + "the transformer ops); --epochs 0 exports the text-calibrated fake-quant model");
+        EmbeddingTrainer.LossKind lk = switch (loss.toLowerCase(Locale.ROOT)) {
+            case "mse" -> EmbeddingTrainer.LossKind.MSE;
+            case "cosine" -> EmbeddingTrainer.LossKind.COSINE;
+            default -> throw new ModelException("unknown --loss '" + loss + "' (mse, cosine)");
+        };
+        if (steps < 0 || evalSamples < 0) throw new ModelException("--steps and --eval-samples must not be negative");
+        int bs = batchSize == null ? 16 : batchSize;
+        List<String> trainText = textData.sentences(256);
+        List<TextBatch> train, held = List.of();
+        try (Tokenizer tok = textData.tokenizer(List.of(model))) {
+            train = TextData.batches(g, tok, trainText, bs);
+            List<String> all = textData.text.equals("builtin") ? TextData.builtinCalibrationText() : TextData.readLines(Path.of(textData.text));
+            int from = textData.offset + trainText.size();
+            if (evalSamples > 0 && from < all.size()) held = TextData.batches(g, tok, TextData.select(all, from, evalSamples), bs);
         }
-        java.util.List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, batchSize * calibBatches);
-        stdout.println(textData.describe(b));
-        Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seedOption.seed, io.condense.quant.QuantConfig.defaults());
+        stdout.println(textData.describe(train));
+        Qat.Config cfg = new Qat.Config(weightBits, m, 0, bs, lr, scaleLr, calibBatches, seedOption.seed, io.condense.quant.QuantConfig.defaults());
+        stdout.printf(Locale.ROOT, "QAT: %d steps, %s loss on mean-pooled embeddings to the float model%n", steps, lk);
         Qat qat = new Qat(cfg, stdout, io.condense.backend.Backends.get(backend));
-        Graph training = qat.trainingGraph(g, io.condense.data.text.TextData.feeds(g, b));
-        Graph q = qat.export(training);
+        Graph q = qat.runText(g, train, steps, lk);
+        EmbeddingTrainer.History h = qat.textHistory();
+        if (h.losses().length > 0) {
+            int k = Math.max(1, Math.min(10, h.losses().length / 4));
+            stdout.printf(Locale.ROOT, "loss: first %d steps %.6g, last %d steps %.6g%n", k, h.first(k), k, h.last(k));
+        }
+        if (!held.isEmpty()) {
+            Fidelity.EmbeddingReport r = Fidelity.compareText(q, g, held).embeddings();
+            stdout.println("fidelity of the QDQ model to the float model on held-out sentences: " + r.format());
+        }
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("text", textData.text);
+        extra.put("steps", steps);
+        extra.put("loss", lk.name().toLowerCase(Locale.ROOT));
+        q = Provenance.stamp(q, new Provenance.Stage("qat-text", Provenance.sha256(model), cfg, seedOption.seed, extra));
         OnnxExporter.save(q, out);
         stdout.println("saved " + out);
         return 0;

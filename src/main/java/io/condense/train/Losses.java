@@ -9,6 +9,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 public final class Losses {
     private Losses() {}
 
+    private static final Nd4jArrayOps O = Nd4jArrayOps.INSTANCE;
+
     /** A loss value and d loss / d prediction (same shape and type as the prediction). */
     public record Loss(double value, INDArray grad) {}
 
@@ -84,6 +86,60 @@ public final class Losses {
         long n = prediction.length();
         double value = d.mul(d).sumNumber().doubleValue() / n;
         return new Loss(value, d.muli(2.0 / n));
+    }
+
+    /**
+     * Masked mean pooling of token vectors {@code hidden} [batch, seq, dim] over the tokens whose {@code mask}
+     * [batch, seq] is nonzero: the sentence embedding of mean-pooling models (sentence-transformers).
+     */
+    public static INDArray meanPool(INDArray hidden, INDArray mask) {
+        INDArray m = poolWeights(hidden, mask);
+        return O.mul(hidden, m.reshape(m.size(0), m.size(1), 1)).sum(1);
+    }
+
+    /** mask / (tokens per row), as [batch, seq] in hidden's type. */
+    private static INDArray poolWeights(INDArray hidden, INDArray mask) {
+        if (hidden.rank() != 3 || mask.rank() != 2 || hidden.size(0) != mask.size(0) || hidden.size(1) != mask.size(1)) {
+            throw new ModelException("pooling needs hidden [batch, seq, dim] and mask [batch, seq], got "
+                    + java.util.Arrays.toString(hidden.shape()) + " and " + java.util.Arrays.toString(mask.shape()));
+        }
+        INDArray m = mask.castTo(hidden.dataType());
+        INDArray count = m.sum(true, 1);
+        return O.div(m, Transforms.max(count, 1.0, false));
+    }
+
+    /**
+     * Embedding distillation loss on mean-pooled sentence embeddings: {@code cosine} ? mean over rows of
+     * (1 - cos(pool(hidden), target)) : mean squared error over all pooled elements. {@code target} is the
+     * teacher's pooled embedding [batch, dim]; the gradient is with respect to {@code hidden}.
+     */
+    public static Loss pooledEmbedding(INDArray hidden, INDArray mask, INDArray target, boolean cosine) {
+        INDArray w = poolWeights(hidden, mask);
+        INDArray p = O.mul(hidden, w.reshape(w.size(0), w.size(1), 1)).sum(1);
+        INDArray t = target.castTo(p.dataType());
+        if (!java.util.Arrays.equals(p.shape(), t.shape())) {
+            throw new ModelException("pooled embedding " + java.util.Arrays.toString(p.shape()) + " and target "
+                    + java.util.Arrays.toString(t.shape()) + " differ in shape");
+        }
+        long b = p.size(0);
+        INDArray dp;
+        double value;
+        if (cosine) {
+            INDArray ns = p.norm2(true, 1), nt = t.norm2(true, 1);
+            INDArray nsc = Transforms.max(ns, 1e-12, false), ntc = Transforms.max(nt, 1e-12, false);
+            INDArray cos = p.mul(t).sum(true, 1).divi(nsc.mul(ntc));
+            value = cos.rsub(1).sumNumber().doubleValue() / b;
+            // d cos / d p = t / (|p||t|) - cos * p / |p|^2
+            dp = O.div(t, nsc.mul(ntc)).subi(O.div(O.mul(p, cos), nsc.mul(nsc))).muli(-1.0 / b);
+        } else {
+            INDArray d = p.sub(t);
+            long n = p.length();
+            value = d.mul(d).sumNumber().doubleValue() / n;
+            dp = d.muli(2.0 / n);
+        }
+        // d pool[b, :] / d hidden[b, s, :] = w[b, s]
+        INDArray grad = O.mul(dp.reshape(b, 1, p.size(1)), w.reshape(w.size(0), w.size(1), 1));
+        return new Loss(value, grad);
     }
 
     /** Number of rows whose arg-max equals the label. */

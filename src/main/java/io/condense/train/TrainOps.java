@@ -19,7 +19,8 @@ import java.util.Set;
 
 /**
  * Training-mode implementations of ONNX ops: each forward returns its outputs and a closure computing input
- * gradients from output gradients. Independent of the inference kernels in backend.cpu.
+ * gradients from output gradients. Ops in {@link #SHARED} run the CPU backend's inference kernel forward and a
+ * {@link GradRules} rule backward; the rest still have their own ND4J implementation here.
  */
 public final class TrainOps {
     private TrainOps() {}
@@ -53,24 +54,34 @@ public final class TrainOps {
         io.condense.backend.cpu.NativeSetup.init();
         ONEDNN = io.condense.backend.cpu.NativeSetup.extension().contains("onednn");
     }
-    /** Inputs that carry no gradient, by op. */
+    /** Inputs that carry no gradient, by op (ops outside {@link #SHARED}; GradRules knows its own). */
     private static final Map<String, Set<Integer>> NON_DIFF = new HashMap<>();
+    private static final io.condense.backend.cpu.KernelRegistry KERNELS = io.condense.backend.cpu.KernelRegistry.standard();
+    /**
+     * Ops trained through the CPU backend's inference kernel (forward) and {@link GradRules} (backward): one
+     * definition of each op's semantics for inference and training.
+     */
+    static final Set<String> SHARED = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log", "Neg", "Reciprocal",
+            "Tanh", "Erf", "Identity", "Softmax", "MatMul", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+            "Expand", "Concat", "Slice", "Gather", "Where", "Cast", "ReduceMean", "ReduceSum",
+            "Shape", "Size", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor",
+            "ConstantOfShape", "ArgMax", "ArgMin");
 
     static {
-        OPS.put("Add", c -> binary(c, 0));
-        OPS.put("Sub", c -> binary(c, 1));
-        OPS.put("Mul", c -> binary(c, 2));
-        OPS.put("Div", c -> binary(c, 3));
+        // ops whose forward is the inference backend's kernel and whose backward is a GradRules rule
+        for (String op : SHARED) {
+            io.condense.backend.cpu.Kernel k = KERNELS.get("", op);
+            if (k == null) throw new IllegalStateException("no CPU kernel for shared training op " + op);
+            GradRules.Rule rule = GradRules.rule(op);
+            OPS.put(op, c -> shared(c, k, rule));
+        }
+        // ops with their own training implementation (ND4J; not yet moved to kernels + GradRules)
         OPS.put("Relu", TrainOps::relu);
         OPS.put("LeakyRelu", TrainOps::leakyRelu);
         OPS.put("Sigmoid", TrainOps::sigmoid);
-        OPS.put("Tanh", TrainOps::tanh);
-        OPS.put("Erf", TrainOps::erfOp);
         OPS.put("Gelu", TrainOps::gelu);
-        OPS.put("Softmax", c -> softmax(c, false));
         OPS.put("LogSoftmax", c -> softmax(c, true));
         OPS.put("Gemm", TrainOps::gemm);
-        OPS.put("MatMul", TrainOps::matmul);
         OPS.put("Conv", TrainOps::conv);
         OPS.put("MaxPool", c -> pool(c, true));
         OPS.put("AveragePool", c -> pool(c, false));
@@ -78,25 +89,9 @@ public final class TrainOps {
         OPS.put("BatchNormalization", TrainOps::batchNorm);
         OPS.put("LayerNormalization", TrainOps::layerNorm);
         OPS.put("Dropout", TrainOps::dropout);
-        OPS.put("Reshape", TrainOps::reshape);
-        OPS.put("Flatten", TrainOps::flatten);
-        OPS.put("Squeeze", c -> squeezeLike(c, true));
-        OPS.put("Unsqueeze", c -> squeezeLike(c, false));
-        OPS.put("Transpose", TrainOps::transpose);
-        OPS.put("Concat", TrainOps::concat);
-        OPS.put("Slice", TrainOps::slice);
-        OPS.put("Gather", TrainOps::gather);
-        OPS.put("Identity", c -> Result.of(c.in(0), (d, n) -> new INDArray[] {d[0]}));
         OPS.put("Constant", TrainOps::constant);
-        OPS.put("Shape", c -> Result.of(Nd4j.createFromArray(c.in(0).shape()), null));
         NON_DIFF.put("BatchNormalization", Set.of(3, 4));
-        NON_DIFF.put("Reshape", Set.of(1));
-        NON_DIFF.put("Squeeze", Set.of(1));
-        NON_DIFF.put("Unsqueeze", Set.of(1));
-        NON_DIFF.put("Slice", Set.of(1, 2, 3, 4));
-        NON_DIFF.put("Gather", Set.of(1));
         NON_DIFF.put("Dropout", Set.of(1, 2));
-        NON_DIFF.put("Shape", Set.of(0));
         FakeQuantOps.register(OPS, NON_DIFF);
     }
 
@@ -105,43 +100,48 @@ public final class TrainOps {
     public static Set<String> supportedOps() { return OPS.keySet(); }
 
     public static boolean differentiable(String opType, int input) {
+        if (SHARED.contains(opType)) return GradRules.differentiable(opType, input);
         Set<Integer> s = NON_DIFF.get(opType);
         return s == null || !s.contains(input);
     }
 
     static Result run(Call c) { return OPS.get(c.node().opType()).run(c); }
 
-    // ---------------------------------------------------------------- elementwise
+    // ---------------------------------------------------------------- shared: kernel forward, GradRules backward
 
-    private static Result binary(Call c, int kind) {
-        INDArray a = c.in(0), b = c.in(1);
-        if (!a.dataType().isFPType() || !b.dataType().isFPType()) {
-            if (a.dataType() != b.dataType()) b = b.castTo(a.dataType());
-            INDArray y = switch (kind) { case 0 -> a.add(b); case 1 -> a.sub(b); case 2 -> a.mul(b); default -> a.div(b); };
-            return Result.of(y, null);
+    private static Result shared(Call c, io.condense.backend.cpu.Kernel k, GradRules.Rule rule) {
+        INDArray[] in = c.in().clone();
+        // the tape holds every integer initializer as INT64: re-align integer operands a Cast made narrower
+        if (in.length >= 2 && in[0] != null && in[1] != null && !in[0].dataType().isFPType() && !in[1].dataType().isFPType()
+                && in[0].dataType() != in[1].dataType() && in[0].dataType() != DataType.BOOL && !c.node().opType().equals("Where")) {
+            in[1] = in[1].castTo(in[0].dataType());
         }
-        INDArray y = switch (kind) { case 0 -> a.add(b); case 1 -> a.sub(b); case 2 -> a.mul(b); default -> a.div(b); };
-        final INDArray fa = a, fb = b;
-        long[] sa = a.shape(), sb = b.shape();
-        return Result.of(y, (d, need) -> {
-            INDArray g = d[0];
-            INDArray ga = null, gb = null;
-            if (need[0]) {
-                INDArray t = switch (kind) { case 0, 1 -> g; case 2 -> g.mul(fb); default -> g.div(fb); };
-                ga = Arrays2.unbroadcast(t, sa);
-            }
-            if (need[1]) {
-                INDArray t = switch (kind) {
-                    case 0 -> g;
-                    case 1 -> g.neg();
-                    case 2 -> g.mul(fa);
-                    default -> g.mul(y).div(fb).negi();
-                };
-                gb = Arrays2.unbroadcast(t, sb);
-            }
-            return new INDArray[] {ga, gb};
+        io.condense.ir.DType[] declared = new io.condense.ir.DType[in.length];
+        for (int i = 0; i < in.length; i++) declared[i] = in[i] == null ? null : io.condense.backend.cpu.Nd.fromNd(in[i].dataType());
+        // floating values live in the tape's float type (float64 for gradient checks): Cast/ConstantOfShape to float
+        DataType ft = c.tape() == null ? null : c.tape().dtype();
+        INDArray[] out;
+        if (ft != null && c.node().opType().equals("Cast") && in[0].dataType().isFPType()
+                && io.condense.ir.DType.fromOnnx((int) c.attrLong("to", 0)).isFloating()) {
+            out = new INDArray[] {in[0].dataType() == ft ? in[0] : in[0].castTo(ft)};
+        } else {
+            out = k.run(new io.condense.backend.cpu.OpContext(c.node(), c.opset(), in, declared));
+        }
+        for (int i = 0; i < out.length; i++) {
+            if (ft != null && out[i] != null && out[i].dataType().isFPType() && out[i].dataType() != ft) out[i] = out[i].castTo(ft);
+        }
+        if (rule == null) return new Result(out, null);
+        GradRules.Ctx<INDArray> ctx = new GradRules.Ctx<>(Nd4jArrayOps.INSTANCE, c.node(), c.opset(), Arrays.asList(in), Arrays.asList(out));
+        return new Result(out, (d, need) -> {
+            java.util.List<INDArray> g = rule.apply(ctx, Arrays.asList(d), need);
+            INDArray[] r = new INDArray[in.length];
+            for (int i = 0; i < r.length && i < g.size(); i++) r[i] = need[i] ? g.get(i) : null;
+            return r;
         });
     }
+
+    // ---------------------------------------------------------------- elementwise
+
 
     private static Result relu(Call c) {
         INDArray y = Transforms.relu(c.in(0), true);
@@ -162,10 +162,6 @@ public final class TrainOps {
         return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y).muli(y.rsub(1))});
     }
 
-    private static Result tanh(Call c) {
-        INDArray y = Transforms.tanh(c.in(0), true);
-        return Result.of(y, (d, n) -> new INDArray[] {d[0].mul(y.mul(y).rsubi(1))});
-    }
 
     private static INDArray erf(INDArray x) {
         INDArray out = Nd4j.createUninitialized(x.dataType(), x.shape());
@@ -173,14 +169,6 @@ public final class TrainOps {
         return out;
     }
 
-    private static Result erfOp(Call c) {
-        INDArray x = c.in(0);
-        INDArray y = erf(x);
-        return Result.of(y, (d, n) -> {
-            INDArray dx = Transforms.exp(x.mul(x).negi(), false).muli(2 / Math.sqrt(Math.PI));
-            return new INDArray[] {d[0].mul(dx)};
-        });
-    }
 
     private static Result gelu(Call c) {
         INDArray x = c.in(0);
@@ -266,34 +254,6 @@ public final class TrainOps {
         });
     }
 
-    private static Result matmul(Call c) {
-        INDArray a = c.in(0), b = c.in(1);
-        long[] sa = a.shape(), sb = b.shape();
-        if (sa.length < 2 || sb.length < 2) throw c.err("MatMul of 1-D operands is not supported in training");
-        if (sb.length == 2) {
-            long k = sa[sa.length - 1];
-            INDArray a2 = a.reshape('c', a.length() / k, k);
-            INDArray y2 = a2.mmul(b);
-            long[] ys = sa.clone();
-            ys[ys.length - 1] = sb[1];
-            return Result.of(y2.reshape('c', ys), (d, need) -> {
-                INDArray g2 = d[0].reshape('c', y2.shape());
-                INDArray ga = need[0] ? g2.mmul(b.transpose()).reshape('c', sa) : null;
-                INDArray gb = need[1] ? a2.transpose().mmul(g2) : null;
-                return new INDArray[] {ga, gb};
-            });
-        }
-        if (sa.length != sb.length || !Arrays.equals(Arrays.copyOf(sa, sa.length - 2), Arrays.copyOf(sb, sb.length - 2))) {
-            throw c.err("MatMul with broadcast batch dimensions " + Arrays.toString(sa) + " x " + Arrays.toString(sb) + " is not supported in training");
-        }
-        INDArray y = Nd4j.matmul(a, b);
-        return Result.of(y, (d, need) -> {
-            INDArray g = d[0];
-            INDArray ga = need[0] ? Nd4j.matmul(g, b, false, true, false) : null;
-            INDArray gb = need[1] ? Nd4j.matmul(a, g, true, false, false) : null;
-            return new INDArray[] {ga, gb};
-        });
-    }
 
     // ---------------------------------------------------------------- convolution and pooling
 
@@ -681,173 +641,13 @@ public final class TrainOps {
 
     // ---------------------------------------------------------------- shape ops
 
-    private static Result reshapeTo(INDArray x, long[] shape) {
-        long[] xs = x.shape();
-        INDArray y = x.reshape('c', shape);
-        return Result.of(y, (d, n) -> new INDArray[] {d[0].reshape('c', xs), null});
-    }
 
-    private static Result reshape(Call c) {
-        INDArray x = c.in(0);
-        long[] req = c.has(1) ? Arrays2.longs(c.in(1)) : c.attrLongs("shape", null);
-        if (req == null) throw c.err("Reshape needs a shape");
-        boolean allowZero = c.attrLong("allowzero", 0) != 0;
-        long[] xs = x.shape();
-        long[] out = req.clone();
-        int infer = -1;
-        long known = 1;
-        for (int i = 0; i < out.length; i++) {
-            if (out[i] == 0 && !allowZero) {
-                if (i >= xs.length) throw c.err("shape copies dimension " + i + " that the input lacks");
-                out[i] = xs[i];
-            }
-            if (out[i] == -1) {
-                if (infer >= 0) throw c.err("more than one -1 in shape");
-                infer = i;
-            } else known *= out[i];
-        }
-        if (infer >= 0) out[infer] = known == 0 ? 0 : x.length() / known;
-        if (Arrays2.product(out, 0, out.length) != x.length()) throw c.err("cannot reshape " + Arrays.toString(xs) + " to " + Arrays.toString(req));
-        return reshapeTo(x, out);
-    }
 
-    private static Result flatten(Call c) {
-        INDArray x = c.in(0);
-        long[] xs = x.shape();
-        int axis = (int) c.attrLong("axis", 1);
-        if (axis < 0) axis += xs.length;
-        if (axis < 0 || axis > xs.length) throw c.err("axis out of range");
-        return reshapeTo(x, new long[] {Arrays2.product(xs, 0, axis), Arrays2.product(xs, axis, xs.length)});
-    }
 
-    private static Result squeezeLike(Call c, boolean squeeze) {
-        INDArray x = c.in(0);
-        long[] axes = c.has(1) ? Arrays2.longs(c.in(1)) : c.attrLongs("axes", null);
-        long[] xs = x.shape();
-        java.util.List<Long> out = new java.util.ArrayList<>();
-        if (squeeze) {
-            boolean[] drop = new boolean[xs.length];
-            if (axes == null) for (int i = 0; i < xs.length; i++) drop[i] = xs[i] == 1;
-            else for (long a : axes) drop[Arrays2.axis(a, xs.length, c.node().label())] = true;
-            for (int i = 0; i < xs.length; i++) if (!drop[i]) out.add(xs[i]);
-        } else {
-            if (axes == null) throw c.err("Unsqueeze needs axes");
-            int r = xs.length + axes.length;
-            boolean[] ins = new boolean[r];
-            for (long a : axes) ins[Arrays2.axis(a, r, c.node().label())] = true;
-            int j = 0;
-            for (int i = 0; i < r; i++) out.add(ins[i] ? 1L : xs[j++]);
-        }
-        return reshapeTo(x, out.stream().mapToLong(Long::longValue).toArray());
-    }
 
-    private static Result transpose(Call c) {
-        INDArray x = c.in(0);
-        int r = x.rank();
-        long[] perm = c.attrLongs("perm", null);
-        int[] p = new int[r];
-        for (int i = 0; i < r; i++) p[i] = perm == null ? r - 1 - i : (int) perm[i];
-        int[] inv = new int[r];
-        for (int i = 0; i < r; i++) inv[p[i]] = i;
-        INDArray y = x.permute(p).dup('c');
-        return Result.of(y, (d, n) -> new INDArray[] {d[0].permute(inv).dup('c')});
-    }
 
-    private static Result concat(Call c) {
-        int k = c.in().length;
-        INDArray[] xs = new INDArray[k];
-        for (int i = 0; i < k; i++) xs[i] = c.in(i);
-        int axis = Arrays2.axis(c.attrLong("axis", 0), xs[0].rank(), c.node().label());
-        INDArray y = Nd4j.concat(axis, xs);
-        long[] sizes = new long[k];
-        for (int i = 0; i < k; i++) sizes[i] = xs[i].size(axis);
-        int rank = xs[0].rank();
-        return Result.of(y, (d, need) -> {
-            INDArray[] g = new INDArray[k];
-            long off = 0;
-            for (int i = 0; i < k; i++) {
-                if (need[i]) {
-                    INDArrayIndex[] idx = new INDArrayIndex[rank];
-                    for (int j = 0; j < rank; j++) idx[j] = j == axis ? NDArrayIndex.interval(off, off + sizes[i]) : NDArrayIndex.all();
-                    g[i] = d[0].get(idx).dup('c');
-                }
-                off += sizes[i];
-            }
-            return g;
-        });
-    }
 
-    private static Result slice(Call c) {
-        INDArray x = c.in(0);
-        long[] xs = x.shape();
-        int r = xs.length;
-        long[] starts, ends, axes, steps;
-        if (c.opset() >= 10) {
-            starts = Arrays2.longs(c.in(1));
-            ends = Arrays2.longs(c.in(2));
-            axes = c.has(3) ? Arrays2.longs(c.in(3)) : null;
-            steps = c.has(4) ? Arrays2.longs(c.in(4)) : null;
-        } else {
-            starts = c.attrLongs("starts", null);
-            ends = c.attrLongs("ends", null);
-            axes = c.attrLongs("axes", null);
-            steps = null;
-        }
-        INDArrayIndex[] idx = new INDArrayIndex[r];
-        Arrays.fill(idx, NDArrayIndex.all());
-        for (int i = 0; i < starts.length; i++) {
-            int a = Arrays2.axis(axes == null ? i : axes[i], r, c.node().label());
-            long step = steps == null ? 1 : steps[i];
-            if (step <= 0) throw c.err("Slice with non-positive steps is not supported in training");
-            long dim = xs[a];
-            long st = starts[i] < 0 ? starts[i] + dim : starts[i];
-            long en = ends[i] < 0 ? ends[i] + dim : ends[i];
-            st = Math.max(0, Math.min(st, dim));
-            en = Math.max(0, Math.min(en, dim));
-            if (en <= st) throw c.err("empty Slice is not supported in training");
-            idx[a] = NDArrayIndex.interval(st, step, en);
-        }
-        INDArray y = x.get(idx).dup('c');
-        return Result.of(y, (d, n) -> {
-            INDArray dx = Nd4j.zeros(x.dataType(), xs);
-            dx.get(idx).assign(d[0]);
-            return new INDArray[] {dx, null, null, null, null};
-        });
-    }
 
-    private static Result gather(Call c) {
-        INDArray x = c.in(0);
-        long[] xs = x.shape();
-        int axis = Arrays2.axis(c.attrLong("axis", 0), xs.length, c.node().label());
-        long[] ind = Arrays2.longs(c.in(1));
-        long dim = xs[axis];
-        for (int i = 0; i < ind.length; i++) {
-            if (ind[i] < -dim || ind[i] >= dim) throw c.err("index " + ind[i] + " out of range for dimension " + dim);
-            if (ind[i] < 0) ind[i] += dim;
-        }
-        long[] is = c.in(1).shape();
-        long pre = Arrays2.product(xs, 0, axis), post = Arrays2.product(xs, axis + 1, xs.length);
-        long[] ys = new long[xs.length - 1 + is.length];
-        int j = 0;
-        for (int i = 0; i < axis; i++) ys[j++] = xs[i];
-        for (long v : is) ys[j++] = v;
-        for (int i = axis + 1; i < xs.length; i++) ys[j++] = xs[i];
-        INDArray x3 = x.reshape('c', pre, dim, post);
-        INDArray y3 = Nd4j.create(x.dataType(), pre, ind.length, post);
-        for (int k = 0; k < ind.length; k++) {
-            y3.get(NDArrayIndex.all(), NDArrayIndex.point(k), NDArrayIndex.all())
-                    .assign(x3.get(NDArrayIndex.all(), NDArrayIndex.point(ind[k]), NDArrayIndex.all()));
-        }
-        return Result.of(y3.reshape('c', ys), (d, n) -> {
-            INDArray g3 = d[0].reshape('c', pre, ind.length, post);
-            INDArray dx = Nd4j.zeros(x.dataType(), pre, dim, post);
-            for (int k = 0; k < ind.length; k++) {
-                dx.get(NDArrayIndex.all(), NDArrayIndex.point(ind[k]), NDArrayIndex.all())
-                        .addi(g3.get(NDArrayIndex.all(), NDArrayIndex.point(k), NDArrayIndex.all()));
-            }
-            return new INDArray[] {dx.reshape('c', xs), null};
-        });
-    }
 
     private static Result constant(Call c) {
         Attribute v = c.node().attr("value");

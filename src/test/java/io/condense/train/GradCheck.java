@@ -64,13 +64,25 @@ final class GradCheck {
 
     GradCheck ints(String name, long... v) { b.initializer(name, Tensor.of(v, v.length)); return this; }
 
+    /** An INT64 initializer of the given shape. */
+    GradCheck intTensor(String name, long[] shape, long... v) { b.initializer(name, Tensor.of(v, shape)); return this; }
+
+    /** A random float tensor with values in [lo, hi). */
+    Tensor uniform(double lo, double hi, long... shape) {
+        int n = (int) Tensor.checkedSize(shape);
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) d[i] = (float) (lo + (hi - lo) * rnd.nextDouble());
+        return Tensor.of(d, shape);
+    }
+
     GradCheck node(String op, List<String> in, List<String> out, Object... kv) {
         Map<String, Attribute> a = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             Object v = kv[i + 1];
             Attribute at = v instanceof Long l ? Attribute.of(l) : v instanceof Integer n ? Attribute.of((long) n)
                     : v instanceof Float f ? Attribute.of(f) : v instanceof Double dd ? Attribute.of((float) (double) dd)
-                    : v instanceof String s ? Attribute.of(s) : v instanceof long[] ls ? Attribute.of(ls) : null;
+                    : v instanceof String s ? Attribute.of(s) : v instanceof long[] ls ? Attribute.of(ls)
+                    : v instanceof Tensor t ? Attribute.of(t) : null;
             a.put((String) kv[i], at);
         }
         b.addNode(new Node("", op, "", in, out, a));

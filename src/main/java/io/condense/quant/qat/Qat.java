@@ -13,7 +13,10 @@ import io.condense.quant.QParams;
 import io.condense.quant.QdqEditor;
 import io.condense.quant.QdqRules;
 import io.condense.quant.QuantConfig;
+import io.condense.data.text.TextBatch;
+import io.condense.data.text.TextData;
 import io.condense.train.Arrays2;
+import io.condense.train.EmbeddingTrainer;
 import io.condense.train.Optimizer;
 import io.condense.train.ParamGroup;
 import io.condense.train.Tape;
@@ -96,6 +99,8 @@ public final class Qat {
     private Graph prepared;
     private List<QdqRules.Site> plan;
     private final Map<String, Fq> fq = new LinkedHashMap<>();
+    /** Initializers of the prepared graph that are constants of the original (never trained). */
+    private final Set<String> constants = new HashSet<>();
     private Tape tape;
     private List<Trainer.EpochStats> history = List.of();
 
@@ -131,7 +136,12 @@ public final class Qat {
      * FakeQuantize ops at every QDQ site.
      */
     public Graph trainingGraph(Graph g, Iterable<Map<String, Tensor>> calib) {
+        constants.clear();
+        for (Node n : g.nodes()) if (n.opType().equals("Constant")) constants.addAll(n.outputs());
         prepared = PtqPass.prepare(g);
+        for (Map.Entry<String, Tensor> e : prepared.initializers().entrySet()) {
+            if (!g.initializers().containsKey(e.getKey()) && e.getValue().size() <= 1) constants.add(e.getKey());
+        }
         plan = QdqRules.plan(prepared, cfg.quant());
         if (plan.isEmpty()) throw new ModelException("nothing to quantize: no Conv/Gemm/MatMul/Add/pool inputs");
         CalibrationResult stats = calibrationBackend != null ? PtqPass.calibrate(calibrationBackend, prepared, cfg.quant(), calib, progress)
@@ -192,9 +202,13 @@ public final class Qat {
         return s;
     }
 
-    /** A float32 tape over a training graph: zero points never train; scales train only in LSQ mode. */
+    /**
+     * A float32 tape over a training graph: zero points never train; scales train only in LSQ mode; constants of the
+     * original graph (Constant nodes, and the one-element values constant folding made of them, such as BERT's
+     * LayerNorm epsilon, attention scale and mask value) never train.
+     */
     public Tape tape(Graph training) {
-        Set<String> frozen = new HashSet<>();
+        Set<String> frozen = new HashSet<>(constants);
         for (Fq f : fq.values()) {
             frozen.add(f.zeroPoint());
             if (cfg.mode() == Mode.STE) frozen.add(f.scale());
@@ -208,20 +222,52 @@ public final class Qat {
         Graph training = trainingGraph(g, feeds(g, train, cfg.batchSize(), cfg.calibrationBatches()));
         Tape t = tape(training);
         if (cfg.epochs() > 0) {
-            // Adam moves every parameter by about lr per step whatever its gradient's size: give each scale a step
-            // relative to its initial value (weight scales are ~100x smaller than activation scales)
-            Optimizer opt = Optimizer.adam(cfg.lr());
-            for (Fq f : fq.values()) {
-                float[] init = training.initializers().get(f.scale()).toFloatArray();
-                double mean = 0;
-                for (float v : init) mean += v;
-                mean /= init.length;
-                String name = f.scale();
-                opt.group(new ParamGroup(name::equals, false, cfg.scaleLr() * mean, 0.0));
-            }
+            Optimizer opt = optimizer(training);
             Trainer.Config tc = new Trainer.Config().epochs(cfg.epochs()).batchSize(cfg.batchSize()).seed(cfg.seed())
                     .progressSeconds(progress == null ? -1 : 10).out(progress);
             history = new Trainer(t, opt, tc).fit(train, test);
+        }
+        return export(t.toGraph());
+    }
+
+    /**
+     * Adam at the weights' learning rate; each scale gets a step relative to its initial value (Adam moves every
+     * parameter by about lr per step whatever its gradient's size, and weight scales are ~100x smaller than
+     * activation scales).
+     */
+    public Optimizer optimizer(Graph training) {
+        Optimizer opt = Optimizer.adam(cfg.lr());
+        for (Fq f : fq.values()) {
+            float[] init = training.initializers().get(f.scale()).toFloatArray();
+            double mean = 0;
+            for (float v : init) mean += v;
+            mean /= init.length;
+            String name = f.scale();
+            opt.group(new ParamGroup(name::equals, false, cfg.scaleLr() * mean, 0.0));
+        }
+        return opt;
+    }
+
+    private EmbeddingTrainer.History textHistory;
+
+    /** Per-step losses of the last {@link #runText}. */
+    public EmbeddingTrainer.History textHistory() { return textHistory; }
+
+    /**
+     * QAT of a text (sentence-embedding) model: calibrates the activations on the first
+     * {@code calibrationBatches} batches, fine-tunes the fake-quantized model for {@code steps} steps towards the float
+     * model's mean-pooled embeddings of its first output ({@link EmbeddingTrainer}, MSE or cosine), and exports the
+     * QDQ graph. {@code steps = 0} gives the same placement and calibration without training (the PTQ baseline).
+     */
+    public Graph runText(Graph g, List<TextBatch> train, int steps, EmbeddingTrainer.LossKind loss) {
+        if (train.isEmpty()) throw new ModelException("no text batches for QAT");
+        Graph training = trainingGraph(g, TextData.feeds(g, train.subList(0, Math.min(train.size(), cfg.calibrationBatches()))));
+        Tape t = tape(training);
+        textHistory = new EmbeddingTrainer.History(new double[0]);
+        if (steps > 0) {
+            List<org.nd4j.linalg.api.ndarray.INDArray> targets = EmbeddingTrainer.teacherEmbeddings(g, train);
+            textHistory = EmbeddingTrainer.fit(t, optimizer(training), train, targets,
+                    new EmbeddingTrainer.Config(steps, loss, progress == null ? -1 : 10), progress);
         }
         return export(t.toGraph());
     }
