@@ -2,9 +2,11 @@
 # Han et al. 2015 ("Learning both Weights and Connections"), iterative magnitude pruning with retraining:
 #   LeNet-300-100: >= 12x fewer weights at <= 1.6% test error (paper: 1.64% -> 1.59%, 8% of weights kept)
 #   LeNet-5:       >= 12x fewer weights at <= 0.8% test error (paper: 0.80% -> 0.77%)
-# Global magnitude threshold at 92% of the Conv/Gemm weights (biases stay), 3 prune -> retrain rounds
-# (kept fraction shrinking geometrically), SGD momentum 0.9 with cosine decay, best of the last round's epochs
-# on 5000 held-out training images, then the MNIST test error.
+# Global magnitude threshold at 92% of the Conv/Gemm weights (biases stay), reached gradually while retraining:
+# SCHEDULE=agp (default; Zhu & Gupta cubic ramp over the first 70% of the epochs, masks updated every quarter epoch)
+# or SCHEDULE=iterative (Han's prune -> retrain, 3 rounds, kept fraction shrinking geometrically). SGD momentum
+# 0.9 with cosine decay, weight decay 1e-4; the checkpoint with the best accuracy on the last 5000 training images
+# (at the final sparsity) is kept, then the MNIST test error is measured.
 #   ./benchmarks/prune/han.sh [lenet-300-100|lenet5|both] [TRAIN_EPOCHS] [FINE_TUNE_EPOCHS]
 # defaults: both, 15 (lenet-300-100) / 8 (lenet5) dense epochs, 30 fine-tune epochs.
 set -euo pipefail
@@ -18,7 +20,7 @@ one() { # model, dense epochs, dense lr, fine-tune epochs, fine-tune lr
   local m="$1" dense="$WORK/$1.onnx" pruned="$WORK/$1-han.onnx"
   [ -f "$dense" ] || ./condense train --model "$m" --data "$DATA" --epochs "$2" --lr "$3" --seed 1 --quiet --out "$dense" | tail -1
   local out
-  out=$(./condense prune "$dense" --method global --sparsity 0.92 --data "$DATA" --schedule iterative --iterations 3 \
+  out=$(./condense prune "$dense" --method global --sparsity 0.92 --data "$DATA" --schedule "${SCHEDULE:-agp}" --iterations 3 \
         --fine-tune-epochs "$4" --lr "$5" --weight-decay 1e-4 --out "$pruned")
   grep -E "^stage|sparsity:|non-zero parameters|test accuracy" <<<"$out"
 }

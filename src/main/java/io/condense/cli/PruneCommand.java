@@ -170,6 +170,7 @@ public final class PruneCommand implements Callable<Integer> {
         Method m = METHODS.get(method.toLowerCase(Locale.ROOT));
         if (m == null) throw new ParameterException(spec.commandLine(), "unknown method '" + method + "' (" + String.join(", ", METHODS.keySet()) + ")");
         if (!(sparsity >= 0 && sparsity < 1)) throw new ParameterException(spec.commandLine(), "--sparsity must be in [0, 1), got " + sparsity);
+        if (!budget.equalsIgnoreCase("params") && !budget.equalsIgnoreCase("macs")) throw new ParameterException(spec.commandLine(), "--budget must be params or macs, got " + budget);
         try {
             io.condense.train.Threads.configure(threads);
             Graph g = OnnxImporter.load(model);

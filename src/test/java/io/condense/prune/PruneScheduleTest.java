@@ -74,7 +74,7 @@ class PruneScheduleTest {
 
     @Test void schedulesKeepPrunedWeightsZeroAndReachTheTarget() {
         for (PruneSchedule.Kind kind : PruneSchedule.Kind.values()) {
-            PruneSchedule.Config sc = new PruneSchedule.Config(kind, 2, 2, 0, 0.5, 10, 0.01, "adam", 1e-4, 50, 3);
+            PruneSchedule.Config sc = new PruneSchedule.Config(kind, 2, 2, 0, 0.5, 5, 0.01, "adam", 1e-4, 50, 3);
             PruneSchedule.Result r = PruneSchedule.run(trained, 0.9, s -> new PrunePass(PruneConfig.of("magnitude", Granularity.LAYER, s)), sc,
                     train.head(1000), val, null);
             PrunePass last = r.lastPass();
