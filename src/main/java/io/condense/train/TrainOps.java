@@ -77,6 +77,7 @@ public final class TrainOps {
         OPS.put("GlobalAveragePool", TrainOps::globalAveragePool);
         OPS.put("BatchNormalization", TrainOps::batchNorm);
         OPS.put("LayerNormalization", TrainOps::layerNorm);
+        OPS.put("InstanceNormalization", TrainOps::instanceNorm);
         OPS.put("Dropout", TrainOps::dropout);
         OPS.put("Reshape", TrainOps::reshape);
         OPS.put("Flatten", TrainOps::flatten);
@@ -655,6 +656,40 @@ public final class TrainOps {
             }
             INDArray dg = need[1] ? dy.mul(xhat).sum(0).reshape(gs) : null;
             INDArray db = need.length > 2 && need[2] ? dy.sum(0).reshape(bs) : null;
+            return new INDArray[] {dx, dg, db};
+        });
+    }
+
+    /** ONNX InstanceNormalization: per (sample, channel) statistics over the spatial axes, then scale[c] and B[c]. */
+    private static Result instanceNorm(Call c) {
+        INDArray x = c.in(0), gamma = c.in(1), beta = c.in(2);
+        long[] xs = x.shape();
+        if (xs.length < 3) throw c.err("InstanceNormalization needs rank >= 3, got " + xs.length);
+        double eps = c.attrFloat("epsilon", 1e-5f);
+        long ch = xs[1], rows = xs[0] * ch, n = Arrays2.product(xs, 2, xs.length);
+        if (gamma.length() != ch || beta.length() != ch) throw c.err("scale and B must have " + ch + " elements");
+        INDArray x2 = x.reshape('c', rows, n);
+        INDArray mean = x2.mean(true, 1);
+        INDArray xc = x2.sub(mean);
+        INDArray invStd = Transforms.pow(xc.mul(xc).mean(true, 1).addi(eps), -0.5, false);
+        INDArray xhat = xc.muli(invStd);
+        // per-row scale and shift: row r belongs to channel r % C
+        INDArray g = Nd4j.tile(gamma.reshape(1, ch), (int) xs[0], 1).reshape('c', rows, 1);
+        INDArray b = Nd4j.tile(beta.reshape(1, ch), (int) xs[0], 1).reshape('c', rows, 1);
+        INDArray y = xhat.mul(g).addi(b).reshape('c', xs);
+        long[] gs = gamma.shape(), bs = beta.shape();
+        long batch = xs[0];
+        return Result.of(y, (d, need) -> {
+            INDArray dy = d[0].dup('c').reshape('c', rows, n);
+            INDArray dx = null;
+            if (need[0]) {
+                INDArray dxhat = dy.mul(g);
+                INDArray s1 = dxhat.sum(true, 1);
+                INDArray s2 = dxhat.mul(xhat).sum(true, 1);
+                dx = dxhat.muli(n).subi(s1).subi(xhat.mul(s2)).muli(invStd.div(n)).reshape('c', xs);
+            }
+            INDArray dg = need[1] ? dy.mul(xhat).sum(1).reshape('c', batch, ch).sum(0).reshape(gs) : null;
+            INDArray db = need[2] ? dy.sum(1).reshape('c', batch, ch).sum(0).reshape(bs) : null;
             return new INDArray[] {dx, dg, db};
         });
     }
