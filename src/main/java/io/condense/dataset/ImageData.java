@@ -27,7 +27,8 @@ public final class ImageData {
         return Dataset.fromIdx(images(dir, split), labels(dir, split), 1f / 255);
     }
 
-    static Path images(Path dir, String split) {
+    /** The images file of a split. */
+    public static Path images(Path dir, String split) {
         for (String kind : new String[] {"idx3", "idx4"}) {
             Path p = findFile(dir, split + "-images-" + kind + "-ubyte");
             if (p != null) return p;
