@@ -132,6 +132,34 @@ public final class DistributionMatching {
         return norm.denormalize(new Dataset(all, labels, shape));
     }
 
+    /**
+     * The DM objective without augmentation, for measuring: sum over classes of ||mean embedding of (up to)
+     * {@code realPerClass} real images - mean embedding of the synthetic ones||^2 under a ConvNet initialized from
+     * {@code netSeed}; both sets in pixel space, normalized with {@code train}'s statistics.
+     */
+    public static double matchingLoss(Dataset train, Dataset syn, ConvNet.Spec spec, long netSeed, int realPerClass) {
+        Normalizer norm = Normalizer.of(train);
+        Dataset r = norm.normalize(train), s = norm.normalize(syn);
+        int classes = train.numClasses();
+        Tape tape = new Tape(ConvNet.build(spec, train.sampleShape(), classes, netSeed), n -> false, DataType.FLOAT, 0);
+        double loss = 0;
+        for (int c = 0; c < classes; c++) {
+            INDArray mr = meanFeature(tape, r, c, realPerClass), ms = meanFeature(tape, s, c, Integer.MAX_VALUE);
+            INDArray d = mr.sub(ms);
+            loss += d.mul(d).sumNumber().doubleValue();
+        }
+        return loss;
+    }
+
+    private static INDArray meanFeature(Tape tape, Dataset d, int c, int max) {
+        java.util.List<Integer> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < d.size() && ids.size() < max; i++) if (d.label(i) == c) ids.add(i);
+        int[] idx = ids.stream().mapToInt(Integer::intValue).toArray();
+        Dataset sub = ImageData.subset(d, idx);
+        INDArray x = Nd4j.create(ImageData.pixels(sub), batchShape(idx.length, d.sampleShape()), 'c');
+        return tape.infer(Map.of(ConvNet.INPUT, x)).get(ConvNet.FEATURES).mean(0);
+    }
+
     static long[] batchShape(int n, long[] sample) {
         long[] s = new long[sample.length + 1];
         s[0] = n;
