@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Distillation on MNIST at small settings (3000 training images, seconds). */
-class DistillerTest {
+public class DistillerTest {
     static Dataset train, test;
     static Graph teacher;
 
@@ -43,7 +43,7 @@ class DistillerTest {
     }
 
     /** Top-1 accuracy of a graph on the CPU inference backend. */
-    static double accuracy(Graph g, Dataset d) {
+    public static double accuracy(Graph g, Dataset d) {
         try (Session s = Backends.cpu().open(g)) {
             long ok = 0;
             String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
