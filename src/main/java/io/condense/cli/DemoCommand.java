@@ -1,12 +1,15 @@
 package io.condense.cli;
 
 import io.condense.backend.Session;
-import io.condense.ir.DType;
+import io.condense.data.text.HfTokenizer;
+import io.condense.data.text.TextBatch;
+import io.condense.data.text.TextData;
+import io.condense.data.text.Tokenizer;
+import io.condense.eval.Fidelity;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Tensor;
-import io.condense.ir.ValueInfo;
-import io.condense.onnx.ModelFiles;
+import io.condense.onnx.ModelSource;
 import io.condense.onnx.OnnxImporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,19 +20,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 
 /**
  * {@code condense demo}: sentence embeddings with all-MiniLM-L6-v2 (a 90 MB float32 BERT-style ONNX model)
@@ -57,7 +56,7 @@ final class DemoCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "A Hugging Face tokenizer.json (WordPiece) to use instead of the one in the jar.")
+            description = "A Hugging Face tokenizer.json to use instead of the one found with the model (in the jar or beside the .onnx).")
     Path tokenizerFile;
 
     @Option(names = {"-s", "--sentence"}, paramLabel = "TEXT",
@@ -75,15 +74,8 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The loaded model and (when found) its tokenizer. */
-    record Loaded(Graph graph, WordPieceTokenizer tokenizer, String source, long bytes) {}
-
-    /** Token ids of a batch with its attention mask, padded to the longest sentence. */
-    record Batch(long[][] ids, long[][] mask) {
-        int size() { return ids.length; }
-
-        int length() { return ids[0].length; }
-    }
+    /** The loaded model and (when found) its tokenizer (close it). */
+    record Loaded(Graph graph, Tokenizer tokenizer, String source, long bytes) {}
 
     @Override
     public Integer call() {
@@ -98,10 +90,12 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("model: all-MiniLM-L6-v2 from %s (%s, %s parameters, %d nodes), loaded in %s%n", m.source(),
                 Fmt.bytes(m.bytes()), Fmt.count(m.graph().parameterCount()), m.graph().nodes().size(), Fmt.millis(loadMs));
 
-        Batch batch;
+        TextBatch batch;
         if (m.tokenizer() != null) {
-            batch = tokenize(m.tokenizer(), texts);
-            out.printf("tokenizer: WordPiece, %d-token vocabulary (from the model's tokenizer.json)%n", m.tokenizer().vocabSize());
+            try (Tokenizer tok = m.tokenizer()) {
+                batch = TextData.batches(tok, texts, texts.size(), 0).get(0);
+                out.printf("tokenizer: %s (Hugging Face tokenizers)%n", tok.description());
+            }
         } else {
             if (sentences != null && !sentences.isEmpty()) {
                 throw new ModelException("no tokenizer found for " + m.source() + "; pass --tokenizer FILE to embed your own sentences");
@@ -111,10 +105,11 @@ final class DemoCommand implements Callable<Integer> {
             out.println("tokenizer: none found; using fixed WordPiece token ids of the built-in sentences (bert-base-uncased vocabulary)");
         }
         for (int i = 0; i < texts.size(); i++) {
-            out.printf("  [%d] %s  (%d tokens)%n", i, texts.get(i), Arrays.stream(batch.mask()[i]).sum());
+            out.printf("  [%d] %s  (%d tokens)%n", i, texts.get(i), batch.tokens(i));
         }
 
-        Map<String, Tensor> feeds = feeds(m.graph(), batch);
+        TextData.checkTextInputs(m.graph());
+        Map<String, Tensor> feeds = batch.feeds(m.graph().inputs());
         Map<String, Tensor> result = null;
         double[] ms = new double[repeat + 1];
         long s0 = System.nanoTime();
@@ -133,10 +128,10 @@ final class DemoCommand implements Callable<Integer> {
         Tensor hidden = result.get(first);
         out.printf("output %s: %s%s%n", first, Fmt.dtype(hidden.dtype()), Fmt.shape(hidden.shape()));
 
-        float[][] emb = meanPool(hidden, batch.mask());
+        float[][] emb = Fidelity.pool(hidden, batch.mask());
         out.println("mean-pooled embeddings (before L2 normalization):");
         for (int i = 0; i < emb.length; i++) {
-            out.printf(Locale.ROOT, "  [%d] dim %d, norm %.4f, first values %s%n", i, emb[i].length, norm(emb[i]),
+            out.printf(Locale.ROOT, "  [%d] dim %d, norm %.4f, first values %s%n", i, emb[i].length, Fidelity.norm(emb[i]),
                     Fmt.values(Tensor.of(Arrays.copyOf(emb[i], 4), 4), 4));
         }
         out.println("cosine similarity:");
@@ -145,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
         out.println(hdr);
         for (int i = 0; i < emb.length; i++) {
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %-5s", "[" + i + "]"));
-            for (int j = 0; j < emb.length; j++) row.append(String.format(Locale.ROOT, "%8.4f", cosine(emb[i], emb[j])));
+            for (int j = 0; j < emb.length; j++) row.append(String.format(Locale.ROOT, "%8.4f", Fidelity.cosine(emb[i], emb[j])));
             out.println(row);
         }
         out.println(RunCommand.latency(ms, used).replace("latency:", "latency (batch of " + batch.size() + " x "
@@ -156,25 +151,22 @@ final class DemoCommand implements Callable<Integer> {
 
     // ---- model and tokenizer --------------------------------------------------------------------------------
 
-    /** Loads the model from {@code file} (.onnx or jar), or from the default places when null. */
+    /** Loads the model from {@code file} (.onnx or jar, see {@link ModelSource}), or from the default places when null. */
     static Loaded load(Path file, Path tokenizerFile) {
-        WordPieceTokenizer tok = tokenizerFile == null ? null
-                : WordPieceTokenizer.fromJson(new String(ModelFiles.readAll(tokenizerFile, "tokenizer file"), StandardCharsets.UTF_8));
+        Tokenizer explicit = tokenizerFile == null ? null : HfTokenizer.load(tokenizerFile, 0);
+        if (file == null) file = findJar();
         if (file != null) {
-            if (!Files.exists(file)) throw new ModelException("model file not found: " + file);
-            if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jar")) return fromJar(file, tok);
-            Graph g = OnnxImporter.load(file);
-            if (tok == null) tok = tokenizerBeside(file);
-            return new Loaded(g, tok, file.toString(), sizeOf(file));
+            ModelSource.Loaded m = ModelSource.load(file);
+            Tokenizer tok = explicit != null ? explicit
+                    : m.hasTokenizer() ? HfTokenizer.fromJson(m.tokenizerJson(), m.tokenizerOrigin(), 0) : null;
+            return new Loaded(m.graph(), tok, m.description(), m.bytes());
         }
-        Path jar = findJar();
-        if (jar != null) return fromJar(jar, tok);
         // on the test class path the jar is a dependency: read the resources directly
         try (InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(MODEL_ENTRY)) {
             if (in != null) {
                 byte[] bytes = in.readAllBytes();
                 Graph g = OnnxImporter.fromBytes(bytes, null, "class path resource " + MODEL_ENTRY);
-                if (tok == null) tok = tokenizerResource();
+                Tokenizer tok = explicit != null ? explicit : tokenizerResource();
                 return new Loaded(g, tok, "class path resource " + MODEL_ENTRY, bytes.length);
             }
         } catch (IOException e) {
@@ -184,47 +176,10 @@ final class DemoCommand implements Callable<Integer> {
                 + JAR_PREFIX + "-" + JAR_VERSION + ".jar to target/models/) or pass --model FILE");
     }
 
-    private static Loaded fromJar(Path jar, WordPieceTokenizer tok) {
-        try (ZipFile z = new ZipFile(jar.toFile())) {
-            ZipEntry e = z.getEntry(MODEL_ENTRY);
-            if (e == null) throw new ModelException(jar + " holds no " + MODEL_ENTRY);
-            byte[] bytes;
-            try (InputStream in = z.getInputStream(e)) {
-                bytes = in.readAllBytes();
-            }
-            String what = jar + "!/" + MODEL_ENTRY;
-            Graph g = OnnxImporter.fromBytes(bytes, null, what);
-            if (tok == null) {
-                ZipEntry t = z.getEntry(TOKENIZER_ENTRY);
-                if (t != null) {
-                    try (InputStream in = z.getInputStream(t)) {
-                        tok = WordPieceTokenizer.fromJson(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                    }
-                }
-            }
-            return new Loaded(g, tok, what, bytes.length);
-        } catch (java.util.zip.ZipException e) {
-            throw new ModelException(jar + " is not a valid jar: " + e.getMessage());
-        } catch (IOException e) {
-            throw new ModelException("cannot read " + jar + ": " + e.getMessage());
-        }
-    }
-
-    private static WordPieceTokenizer tokenizerResource() throws IOException {
+    private static Tokenizer tokenizerResource() throws IOException {
         try (InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(TOKENIZER_ENTRY)) {
-            return in == null ? null : WordPieceTokenizer.fromJson(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return in == null ? null : HfTokenizer.fromJson(in.readAllBytes(), "class path resource " + TOKENIZER_ENTRY, 0);
         }
-    }
-
-    private static WordPieceTokenizer tokenizerBeside(Path onnx) {
-        Path dir = onnx.toAbsolutePath().getParent();
-        String stem = onnx.getFileName().toString().replaceFirst("\\.onnx$", "");
-        for (Path p : List.of(dir.resolve("tokenizer.json"), dir.resolve(stem + "-tokenizer.json"))) {
-            if (Files.isRegularFile(p)) {
-                return WordPieceTokenizer.fromJson(new String(ModelFiles.readAll(p, "tokenizer file"), StandardCharsets.UTF_8));
-            }
-        }
-        return null;
     }
 
     /** The langchain4j jar: beside the running condense.jar (models/), in ./target/models, or in ~/.m2. */
@@ -250,14 +205,6 @@ final class DemoCommand implements Callable<Integer> {
         return Files.isRegularFile(m2) ? m2 : null;
     }
 
-    private static long sizeOf(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
     // ---- inputs and pooling ---------------------------------------------------------------------------------
 
     /** Token ids of {@link #DEFAULT_SENTENCES} in the bert-base-uncased vocabulary, used when no tokenizer is found. */
@@ -266,13 +213,7 @@ final class DemoCommand implements Callable<Integer> {
             {101, 1037, 18401, 2003, 8345, 2006, 1037, 20452, 1012, 102},
             {101, 4518, 6089, 3062, 9249, 2044, 1996, 8874, 1012, 102}};
 
-    static Batch tokenize(WordPieceTokenizer tok, List<String> texts) {
-        int[][] ids = new int[texts.size()][];
-        for (int i = 0; i < ids.length; i++) ids[i] = tok.encode(texts.get(i));
-        return pad(ids);
-    }
-
-    static Batch pad(int[][] ids) {
+    static TextBatch pad(int[][] ids) {
         int len = 0;
         for (int[] r : ids) len = Math.max(len, r.length);
         long[][] out = new long[ids.length][len];
@@ -283,65 +224,6 @@ final class DemoCommand implements Callable<Integer> {
                 mask[i][j] = 1;
             }
         }
-        return new Batch(out, mask);
-    }
-
-    /** Feeds for BERT-style inputs, by name: input_ids, attention_mask, token_type_ids (zeros). */
-    static Map<String, Tensor> feeds(Graph g, Batch b) {
-        Map<String, Tensor> feeds = new LinkedHashMap<>();
-        long[] shape = {b.size(), b.length()};
-        for (ValueInfo in : g.inputs()) {
-            String n = in.name().toLowerCase(Locale.ROOT);
-            long[] flat = new long[b.size() * b.length()];
-            if (n.contains("mask")) {
-                for (int i = 0; i < b.size(); i++) System.arraycopy(b.mask()[i], 0, flat, i * b.length(), b.length());
-            } else if (n.contains("input_ids") || n.equals("ids")) {
-                for (int i = 0; i < b.size(); i++) System.arraycopy(b.ids()[i], 0, flat, i * b.length(), b.length());
-            } else if (!n.contains("type")) {
-                throw new ModelException("the demo does not know what to feed to input '" + in.name()
-                        + "' (expected input_ids, attention_mask, token_type_ids)");
-            }
-            DType dt = in.type().dtype() == null ? DType.INT64 : in.type().dtype();
-            Tensor t = Tensor.zeros(dt, shape);
-            for (int i = 0; i < flat.length; i++) t.setDouble(i, flat[i]);
-            feeds.put(in.name(), t);
-        }
-        return feeds;
-    }
-
-    /** Mean of the token vectors of {@code hidden} [batch, seq, dim] over the tokens whose mask is 1. */
-    static float[][] meanPool(Tensor hidden, long[][] mask) {
-        long[] s = hidden.shape();
-        if (s.length != 3 || s[0] != mask.length || s[1] != mask[0].length) {
-            throw new ModelException("expected the first output to be [batch, tokens, dim] = [" + mask.length + ", "
-                    + mask[0].length + ", dim], got " + Fmt.shape(s));
-        }
-        int seq = (int) s[1], dim = (int) s[2];
-        float[] h = hidden.toFloatArray();
-        float[][] out = new float[mask.length][dim];
-        for (int b = 0; b < mask.length; b++) {
-            double[] acc = new double[dim];
-            int n = 0;
-            for (int t = 0; t < seq; t++) {
-                if (mask[b][t] == 0) continue;
-                n++;
-                int base = (b * seq + t) * dim;
-                for (int k = 0; k < dim; k++) acc[k] += h[base + k];
-            }
-            for (int k = 0; k < dim; k++) out[b][k] = (float) (acc[k] / Math.max(n, 1));
-        }
-        return out;
-    }
-
-    static double norm(float[] v) {
-        double s = 0;
-        for (float x : v) s += (double) x * x;
-        return Math.sqrt(s);
-    }
-
-    static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        for (int i = 0; i < a.length; i++) dot += (double) a[i] * b[i];
-        return dot / (norm(a) * norm(b));
+        return new TextBatch(DEFAULT_SENTENCES, out, mask, new long[ids.length][len]);
     }
 }

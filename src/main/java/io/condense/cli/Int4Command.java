@@ -37,8 +37,12 @@ public final class Int4Command implements Callable<Integer> {
     @Option(names = "--asymmetric", description = "UINT4 with per-group zero points (default: symmetric INT4)")
     boolean asymmetric;
 
-    @Option(names = "--calib", description = "calibration data: MNIST-format folder or .pb tensor [samples, ...] (required for gptq)")
+    @Option(names = "--calib", description = "calibration data: MNIST-format folder, .pb tensor [samples, ...], or a folder of "
+            + "batch sub-folders with one .npy/.pb per input (gptq needs calibration data: this or --text)")
     Path calib;
+
+    @picocli.CommandLine.Mixin
+    TextDataOptions textData = new TextDataOptions();
 
     @Option(names = "--calib-samples", defaultValue = "512", description = "calibration samples read at most (default ${DEFAULT-VALUE})")
     int samples;
@@ -59,10 +63,18 @@ public final class Int4Command implements Callable<Integer> {
             default -> throw new ModelException("unknown --method '" + method + "' (gptq, rtn)");
         };
         if (batchSize < 1) throw new ModelException("--batch-size must be positive");
-        if (m == Int4WeightOnly.Method.GPTQ && calib == null) throw new ModelException("--method gptq needs --calib DATA");
+        if (m == Int4WeightOnly.Method.GPTQ && calib == null && !textData.given()) throw new ModelException("--method gptq needs --calib DATA or --text FILE");
+        if (calib != null && textData.given()) throw new ModelException("give --calib or --text, not both");
         if (!Files.isRegularFile(model)) throw new ModelException("model file not found: " + model);
         Graph g = OnnxImporter.load(model);
-        List<Map<String, Tensor>> data = calib == null ? null : QuantData.calibration(g, calib, batchSize, samples);
+        List<Map<String, Tensor>> data;
+        if (textData.given()) {
+            List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, samples);
+            stdout.println(textData.describe(b));
+            data = io.condense.data.text.TextData.feeds(g, b);
+        } else {
+            data = calib == null ? null : QuantData.calibration(g, calib, batchSize, samples);
+        }
         Int4WeightOnly.Config cfg = Int4WeightOnly.Config.of(group, m).withSymmetric(!asymmetric).withCalibrationSamples(samples).withDamp(damp);
         Int4WeightOnly pass = new Int4WeightOnly(cfg, data, stdout);
         Graph q = pass.apply(g);

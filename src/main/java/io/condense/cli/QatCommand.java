@@ -27,8 +27,11 @@ public final class QatCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "trained float ONNX model")
     Path model;
 
-    @Option(names = "--data", required = true, description = "folder with train-/t10k- images and labels IDX files")
+    @Option(names = "--data", description = "folder with train-/t10k- images and labels IDX files")
     Path data;
+
+    @picocli.CommandLine.Mixin
+    TextDataOptions textData = new TextDataOptions();
 
     @Option(names = "--out", required = true, description = "output ONNX file (written atomically)")
     Path out;
@@ -73,6 +76,8 @@ public final class QatCommand implements Callable<Integer> {
             default -> throw new ModelException("unknown --mode '" + mode + "' (lsq, ste)");
         };
         Graph g = Files.isRegularFile(model) ? OnnxImporter.load(model) : Models.byName(model.toString(), seed);
+        if (textData.given()) return onText(g, m);
+        if (data == null) throw new ModelException("training data needed: --data DIR (MNIST-format) or --text FILE");
         Dataset train = Mnist.load(data, true);
         if (limit > 0) train = train.head(limit);
         Dataset test = Mnist.load(data, false);
@@ -84,6 +89,28 @@ public final class QatCommand implements Callable<Integer> {
         double accQat = Trainer.evaluate(qat.tape(), test, 256);
         OnnxExporter.save(q, out);
         stdout.printf(Locale.ROOT, "accuracy: float %.4f, QAT (fake-quant, %d-bit weights, %s) %.4f%n", accFloat, weightBits, m, accQat);
+        stdout.println("saved " + out);
+        return 0;
+    }
+
+    /**
+     * Text models: the activations are calibrated on the sentences of --text (every input the model has, padded per
+     * batch) and the fake-quantized model is exported. Fine-tuning on text needs an embedding loss and training
+     * through every transformer op, which this build does not have yet: it asks for --epochs 0.
+     */
+    private Integer onText(Graph g, Qat.Mode m) {
+        if (data != null) throw new ModelException("give --data or --text, not both");
+        if (epochs > 0) {
+            throw new ModelException("QAT fine-tuning on --text is not supported yet (it needs an embedding loss and training through "
+                    + "the transformer ops); --epochs 0 exports the text-calibrated fake-quant model");
+        }
+        java.util.List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, batchSize * calibBatches);
+        stdout.println(textData.describe(b));
+        Qat.Config cfg = new Qat.Config(weightBits, m, 1, batchSize, lr, scaleLr, Math.max(1, b.size()), seed, io.condense.quant.QuantConfig.defaults());
+        Qat qat = new Qat(cfg, stdout);
+        Graph training = qat.trainingGraph(g, io.condense.data.text.TextData.feeds(g, b));
+        Graph q = qat.export(training);
+        OnnxExporter.save(q, out);
         stdout.println("saved " + out);
         return 0;
     }

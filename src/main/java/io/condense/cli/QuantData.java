@@ -2,6 +2,7 @@ package io.condense.cli;
 
 import io.condense.data.Dataset;
 import io.condense.data.Mnist;
+import io.condense.data.TensorBatches;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Tensor;
@@ -24,8 +25,23 @@ import java.util.Map;
 final class QuantData {
     private QuantData() {}
 
+    /**
+     * Calibration feeds for a model with several inputs: a folder of batch sub-folders (see {@link TensorBatches});
+     * anything else is an error that names the inputs and the two ways to give data.
+     */
+    static List<Map<String, Tensor>> multiInput(Graph g, String data, int maxBatches) {
+        Path p = Path.of(data);
+        if (!Files.isDirectory(p) || !TensorBatches.isBatchFolder(p)) {
+            throw new ModelException("this model has " + g.inputs().size() + " inputs (" + String.join(", ",
+                    g.inputs().stream().map(v -> v.name()).toList()) + "): give --text FILE (sentences; --tokenizer unless the model "
+                    + "carries one) or --calib DIR with one sub-folder per batch holding one .npy/.pb file per input");
+        }
+        return TensorBatches.read(g, p, maxBatches);
+    }
+
     static List<Map<String, Tensor>> calibration(Graph g, Path data, int batchSize, int maxSamples) {
         if (g.inputs().isEmpty()) throw new ModelException("the model has no inputs");
+        if (g.inputs().size() > 1) return multiInput(g, data.toString(), 0);
         String in = g.inputs().get(0).name();
         long[] sample = sampleShape(g);
         List<Map<String, Tensor>> out = new ArrayList<>();

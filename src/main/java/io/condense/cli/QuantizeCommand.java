@@ -37,14 +37,20 @@ import java.util.concurrent.Callable;
                 + "(INT8 per-channel weights, INT8/UINT8 per-tensor activations) that ONNX Runtime and TensorRT run in INT8."},
         footer = {"", "DATA: an IDX images file (MNIST format, plain or .gz) or a folder holding one (train-* preferred);",
                 "      a folder of .npy/.pb tensors (each file one batch for the model's single input);",
+                "      a folder of sub-folders, one per batch, each with one .npy/.pb per input (models with several inputs);",
+                "      or, for text models, --text FILE (one sentence per line) with --tokenizer (found in the model's jar if omitted);",
                 "      or 'random' (seeded uniform [0, 1), for smoke tests).",
-                "", "Example:", "  condense quantize lenet5.onnx --calib data/mnist --method entropy --batches 16 --out lenet5-int8.onnx"})
+                "", "Examples:", "  condense quantize lenet5.onnx --calib data/mnist --method entropy --batches 16 --out lenet5-int8.onnx",
+                "  condense quantize minilm.jar --text sentences.txt --samples 256 --max-length 128 --out minilm-int8.onnx"})
 public final class QuantizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "float model (.onnx)")
     Path model;
 
-    @Option(names = "--calib", required = true, paramLabel = "DATA", description = "calibration data (see below)")
+    @Option(names = "--calib", paramLabel = "DATA", description = "calibration data (see below); or --text")
     String calib;
+
+    @picocli.CommandLine.Mixin
+    TextDataOptions textData = new TextDataOptions();
 
     @Option(names = "--method", paramLabel = "M", description = "minmax | percentile | entropy | mse (default: minmax, or the config's)")
     String method;
@@ -124,7 +130,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
         Graph prepared = PtqPass.prepare(g);
-        List<Map<String, Tensor>> data = materialize(data(prepared, cfg));
+        List<Map<String, Tensor>> data = materialize(data(prepared, cfg, o));
         java.io.PrintStream progress = new java.io.PrintStream(new WriterStream(o), true);
         CalibrationResult stats = PtqPass.calibrate(prepared, cfg, data, progress);
         for (String n : cfg.exclude()) requireNode(prepared, n, "--exclude");
@@ -167,10 +173,18 @@ public final class QuantizeCommand implements Callable<Integer> {
         throw new ModelException(opt + ": no node named '" + name + "' in the model");
     }
 
-    private Iterable<Map<String, Tensor>> data(Graph g, QuantConfig cfg) {
+    private Iterable<Map<String, Tensor>> data(Graph g, QuantConfig cfg, PrintWriter o) {
+        int nb = cfg.calibrationBatches();
+        if (textData.given()) {
+            if (calib != null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --calib or --text, not both");
+            List<io.condense.data.text.TextBatch> b = textData.batches(g, model, batchSize, nb > 0 ? nb * batchSize : 0);
+            o.println(textData.describe(b));
+            return io.condense.data.text.TextData.feeds(g, b);
+        }
+        if (calib == null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "calibration data needed: --calib DATA or --text FILE");
+        if (g.inputs().size() > 1) return QuantData.multiInput(g, calib, nb);
         ValueInfo in = CalibrationData.singleInput(g);
         int bs = CalibrationData.batchSize(in, batchSize);
-        int nb = cfg.calibrationBatches();
         if (calib.equals("random")) return CalibrationData.random(in, bs, nb > 0 ? nb : 16, seed, 0f, 1f);
         Path p = Path.of(calib);
         if (!Files.exists(p)) throw new ModelException("calibration data not found: " + calib);

@@ -35,8 +35,9 @@ import java.util.Set;
 public final class OnnxImporter {
     private OnnxImporter() {}
 
-    /** Loads and validates a model file; every problem is a {@link ModelException} with a one-line message. */
+    /** Loads and validates a model file (.onnx, or a jar/zip holding one); every problem is a {@link ModelException} with a one-line message. */
     public static Graph load(Path file) {
+        if (ModelSource.isArchive(file)) return ModelSource.graphFromArchive(file); // a .jar/.zip holding one .onnx
         byte[] bytes = ModelFiles.readAll(file, "model file");
         if (bytes.length == 0) throw new ModelException("model file is empty: " + file);
         return fromBytes(bytes, file.toAbsolutePath().getParent(), file.toString());

@@ -35,7 +35,9 @@ public final class CalibrationData {
     /** The model's only input (calibration of multi-input models needs explicit feeds). */
     public static ValueInfo singleInput(Graph g) {
         if (g.inputs().size() != 1) {
-            throw new ModelException("calibration data from files supports models with one input; this model has " + g.inputs().size());
+            throw new ModelException("calibration data from a single tensor/IDX source supports models with one input; this model has "
+                    + g.inputs().size() + " (" + String.join(", ", g.inputs().stream().map(ValueInfo::name).toList())
+                    + "): give text sentences or a folder with one sub-folder per batch holding one .npy/.pb per input");
         }
         ValueInfo in = g.inputs().get(0);
         if (in.type().dtype() != null && in.type().dtype() != DType.FLOAT32) {

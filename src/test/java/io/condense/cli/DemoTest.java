@@ -6,6 +6,10 @@ import io.condense.TestData;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
 import io.condense.backend.cpu.KernelRegistry;
+import io.condense.data.text.TextBatch;
+import io.condense.data.text.TextData;
+import io.condense.data.text.Tokenizer;
+import io.condense.eval.Fidelity;
 import io.condense.ir.Graph;
 import io.condense.ir.Node;
 import io.condense.ir.Tensor;
@@ -38,24 +42,26 @@ class DemoTest {
     }
 
     @Test
-    void tokenizerMatchesBertUncased() {
-        WordPieceTokenizer tok = miniLm().tokenizer();
+    void tokenizerMatchesBertUncased() throws Exception {
+        Tokenizer tok = miniLm().tokenizer();
         assertNotNull(tok, "the jar's tokenizer json was found");
-        assertEquals(30522, tok.vocabSize());
+        assertTrue(tok.description().startsWith("WordPiece, 30522"), tok.description());
         // published examples of the bert-base-uncased tokenizer (Hugging Face course, chapter 2 and 6)
-        assertArrayEquals(new int[] {101, 7592, 1010, 2088, 999, 102}, tok.encode("Hello, world!"));
-        assertEquals(List.of("em", "##bed", "##ding", "##s"), tok.tokens("embeddings"));
-        // lowercasing and accent stripping (BertNormalizer with lowercase=true), punctuation split, unknown words
-        assertEquals(tok.tokens("hello naive cafe"), tok.tokens("  HÉLLO\tNaïve   Café "));
-        assertEquals(List.of("don", "'", "t"), tok.tokens("don't"));
-        assertEquals(List.of("[UNK]"), tok.tokens("\u4F60"));
+        assertArrayEquals(new long[] {101, 7592, 1010, 2088, 999, 102}, tok.encode("Hello, world!").ids());
+        assertEquals(List.of("[CLS]", "em", "##bed", "##ding", "##s", "[SEP]"), tok.tokens("embeddings"));
         // the fixed ids the demo falls back to are this tokenizer's output
         for (int i = 0; i < DemoCommand.DEFAULT_SENTENCES.size(); i++) {
-            assertArrayEquals(DemoCommand.FIXED_IDS[i], tok.encode(DemoCommand.DEFAULT_SENTENCES.get(i)));
+            assertArrayEquals(Arrays.stream(DemoCommand.FIXED_IDS[i]).asLongStream().toArray(),
+                    tok.encode(DemoCommand.DEFAULT_SENTENCES.get(i)).ids());
         }
-        int[] longText = tok.encode("word ".repeat(300));
-        assertEquals(128, longText.length, "truncated to the tokenizer's max_length");
-        assertEquals(102, longText[127]);
+        // the hand-written WordPiece tokenizer condense used before (now a test-only reference) agrees on every built-in sentence
+        WordPieceTokenizer ref;
+        try (java.io.InputStream in = DemoTest.class.getResourceAsStream("/" + DemoCommand.TOKENIZER_ENTRY)) {
+            ref = WordPieceTokenizer.fromJson(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        List<String> text = new java.util.ArrayList<>(io.condense.data.text.TextData.builtinCalibrationText());
+        text.addAll(List.of("  HÉLLO\tNaïve   Café ", "don't", "\u4F60\u597D", "word ".repeat(300)));
+        for (String t : text) assertArrayEquals(Arrays.stream(ref.encode(t)).asLongStream().toArray(), tok.encode(t).ids(), t);
     }
 
     @Test
@@ -84,8 +90,8 @@ class DemoTest {
     void embeddingsMatchOnnxRuntime() throws Exception {
         DemoCommand.Loaded m = miniLm();
         assumeKernels(m.graph());
-        DemoCommand.Batch batch = DemoCommand.tokenize(m.tokenizer(), DemoCommand.DEFAULT_SENTENCES);
-        Map<String, Tensor> feeds = DemoCommand.feeds(m.graph(), batch);
+        TextBatch batch = TextData.batches(m.tokenizer(), DemoCommand.DEFAULT_SENTENCES, 3, 0).get(0);
+        Map<String, Tensor> feeds = batch.feeds(m.graph().inputs());
         Tensor ours;
         try (Session s = Backends.cpu().open(m.graph())) {
             ours = s.run(feeds).get("last_hidden_state");
@@ -93,16 +99,16 @@ class DemoTest {
         Tensor ref = OrtReference.run(OnnxExporter.toBytes(m.graph()), feeds).get("last_hidden_state");
         assertArrayEquals(new long[] {3, batch.length(), 384}, ours.shape());
         TensorAssert.assertClose(ref, ours, 1e-4, 1e-4, "MiniLM last_hidden_state vs ONNX Runtime");
-        float[][] a = DemoCommand.meanPool(ours, batch.mask());
-        float[][] b = DemoCommand.meanPool(ref, batch.mask());
+        float[][] a = Fidelity.meanPool(ours, batch.mask());
+        float[][] b = Fidelity.meanPool(ref, batch.mask());
         for (int i = 0; i < 3; i++) {
             for (int j = 0; j < 3; j++) {
-                assertEquals(DemoCommand.cosine(b[i], b[j]), DemoCommand.cosine(a[i], a[j]), 1e-5, "cosine " + i + "," + j);
+                assertEquals(Fidelity.cosine(b[i], b[j]), Fidelity.cosine(a[i], a[j]), 1e-5, "cosine " + i + "," + j);
             }
         }
         // the sentences about a cat and a kitten are closer to each other than to the one about stock markets
-        assertTrue(DemoCommand.cosine(b[0], b[1]) > DemoCommand.cosine(b[0], b[2]) + 0.2,
-                "cos(cat, kitten) " + DemoCommand.cosine(b[0], b[1]) + " vs cos(cat, stocks) " + DemoCommand.cosine(b[0], b[2]));
+        assertTrue(Fidelity.cosine(b[0], b[1]) > Fidelity.cosine(b[0], b[2]) + 0.2,
+                "cos(cat, kitten) " + Fidelity.cosine(b[0], b[1]) + " vs cos(cat, stocks) " + Fidelity.cosine(b[0], b[2]));
     }
 
     @Test
@@ -121,7 +127,7 @@ class DemoTest {
     void demoErrors(@TempDir Path tmp) {
         CliTest.cli("demo", "--model", tmp.resolve("none.onnx").toString()).failsWith(1, "not found");
         Path relu = TestData.require("onnx/node/test_relu/model.onnx");
-        CliTest.cli("demo", "--model", relu.toString()).failsWith(1, "does not know what to feed to input 'x'");
+        CliTest.cli("demo", "--model", relu.toString()).failsWith(1, "model input 'x' is not a text input");
         CliTest.cli("demo", "--model", relu.toString(), "-s", "hello").failsWith(1, "no tokenizer found");
         CliTest.cli("demo", "--repeat", "-1").failsWith(2, "--repeat must not be negative");
         assertEquals(0, Arrays.stream(DemoCommand.FIXED_IDS).filter(r -> r[0] != 101).count());

@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The BERT uncased tokenizer as a Hugging Face {@code tokenizer.json} describes it (BertNormalizer,
+ * Test-only reference (the hand-written tokenizer condense used before io.condense.data.text.HfTokenizer): the BERT
+ * uncased tokenizer as a Hugging Face {@code tokenizer.json} describes it (BertNormalizer,
  * BertPreTokenizer, WordPiece model, [CLS] ... [SEP] template). Enough for sentence-embedding models such as
  * all-MiniLM-L6-v2; it does not implement other normalizers or pre-tokenizers.
  */
