@@ -22,7 +22,8 @@ import static io.condense.distill.DistillerTest.accuracy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Coresets in the product: PTQ calibration data and the fine-tuning set after pruning (MNIST, small settings). */
+/** Coresets in the product: PTQ calibration data and the fine-tuning set after pruning (MNIST, small settings; ~20 s idle, tagged slow). */
+@org.junit.jupiter.api.Tag("slow")
 class CoresetUseTest {
     static Dataset train, test;
     static Graph model;
