@@ -72,25 +72,11 @@ public final class GradientMatching {
                     int[] pick = Coresets.sample(byClass[c], Math.min(cfg.realBatch(), byClass[c].length), rnd);
                     float[] r = new float[pick.length * ss];
                     for (int i = 0; i < pick.length; i++) System.arraycopy(real.sample(pick[i]), 0, r, i * ss, ss);
-                    Map<String, INDArray> gReal = paramGrads(tape, a.forward(r, shape), pick.length, shape, c);
                     float[] sa = a.forward(syn[c], shape);
-                    Map<String, INDArray> gSyn = paramGrads(tape, sa, ipc, shape, c);
-                    Map<String, INDArray> v = new HashMap<>();
-                    lossSum += matchDistance(gReal, gSyn, v);
-                    double vn = 0;
-                    for (INDArray x : v.values()) vn += x.mul(x).sumNumber().doubleValue();
-                    vn = Math.sqrt(vn);
-                    if (vn == 0) continue;
-                    double eps = 0.01 / vn;
-                    Map<String, INDArray> saved = new HashMap<>();
-                    for (String k : v.keySet()) saved.put(k, tape.parameters().get(k).dup());
-                    for (Map.Entry<String, INDArray> e : v.entrySet()) tape.parameters().get(e.getKey()).addi(e.getValue().mul(eps));
-                    float[] dPlus = inputGrad(tape, sa, ipc, shape, c);
-                    for (Map.Entry<String, INDArray> e : v.entrySet()) tape.parameters().get(e.getKey()).assign(saved.get(e.getKey())).subi(e.getValue().mul(eps));
-                    float[] dMinus = inputGrad(tape, sa, ipc, shape, c);
-                    for (String k : v.keySet()) tape.parameters().get(k).assign(saved.get(k));
-                    float[] g = new float[dPlus.length];
-                    for (int k = 0; k < g.length; k++) g[k] = (float) ((dPlus[k] - dMinus[k]) / (2 * eps));
+                    double[] dist = new double[1];
+                    float[] g = matchingGradient(tape, a.forward(r, shape), pick.length, sa, ipc, shape, c, dist);
+                    lossSum += dist[0];
+                    if (g == null) continue;
                     float[] gx = a.backward(g, shape);
                     float[] vv = vel[c], x = syn[c];
                     for (int k = 0; k < x.length; k++) {
@@ -130,6 +116,37 @@ public final class GradientMatching {
             Arrays.fill(labels, c * ipc, (c + 1) * ipc, c);
         }
         return norm.denormalize(new Dataset(all, labels, shape));
+    }
+
+    /**
+     * d D(grad on real, grad on syn) / d syn pixels for one class, by the central difference of the input gradient
+     * along the matching direction in parameter space; {@code dist[0]} receives D. Null when D has no gradient.
+     */
+    static float[] matchingGradient(Tape tape, float[] realX, int nReal, float[] synX, int nSyn, long[] shape, int label, double[] dist) {
+        Map<String, INDArray> gReal = paramGrads(tape, realX, nReal, shape, label);
+        Map<String, INDArray> gSyn = paramGrads(tape, synX, nSyn, shape, label);
+        Map<String, INDArray> v = new HashMap<>();
+        dist[0] = matchDistance(gReal, gSyn, v);
+        double vn = 0;
+        for (INDArray x : v.values()) vn += x.mul(x).sumNumber().doubleValue();
+        vn = Math.sqrt(vn);
+        if (vn == 0) return null;
+        double eps = 0.01 / vn;
+        Map<String, INDArray> saved = new HashMap<>();
+        for (String k : v.keySet()) saved.put(k, tape.parameters().get(k).dup());
+        for (Map.Entry<String, INDArray> e : v.entrySet()) tape.parameters().get(e.getKey()).addi(e.getValue().mul(eps));
+        float[] dPlus = inputGrad(tape, synX, nSyn, shape, label);
+        for (Map.Entry<String, INDArray> e : v.entrySet()) tape.parameters().get(e.getKey()).assign(saved.get(e.getKey())).subi(e.getValue().mul(eps));
+        float[] dMinus = inputGrad(tape, synX, nSyn, shape, label);
+        for (String k : v.keySet()) tape.parameters().get(k).assign(saved.get(k));
+        float[] g = new float[dPlus.length];
+        for (int k = 0; k < g.length; k++) g[k] = (float) ((dPlus[k] - dMinus[k]) / (2 * eps));
+        return g;
+    }
+
+    /** D(grad on real, grad on syn) at the tape's current parameters (for checks). */
+    static double matchingDistance(Tape tape, float[] realX, int nReal, float[] synX, int nSyn, long[] shape, int label) {
+        return matchDistance(paramGrads(tape, realX, nReal, shape, label), paramGrads(tape, synX, nSyn, shape, label), new HashMap<>());
     }
 
     private static Map<String, INDArray> run(Tape tape, float[] x, int n, long[] shape, int label) {

@@ -59,6 +59,32 @@ class SynthesisTest {
         assertEquals(0, GradientMatching.matchDistance(real, real, new HashMap<>()), 1e-4);
     }
 
+    /** DC's pixel gradient (Hessian-vector product by a parameter-space central difference) vs finite differences of D. */
+    @Test void gradientMatchingPixelGradientMatchesFiniteDifferences() {
+        Dataset d = CoresetTest.blobs(6, 1, 8);
+        long[] shape = d.sampleShape();
+        io.condense.train.Tape tape = new io.condense.train.Tape(ConvNet.build(new ConvNet.Spec(4, 1, true), shape, 3, 5), n -> true, DataType.DOUBLE, 0)
+                .requireInputGrad(ConvNet.INPUT);
+        float[] real = ImageData.pixels(ImageData.subset(d, new int[] {0, 3, 6})), syn = ImageData.pixels(ImageData.subset(d, new int[] {9}));
+        for (int i = 0; i < syn.length; i++) syn[i] += 0.3f * (float) Math.sin(i);
+        double[] dist = new double[1];
+        float[] g = GradientMatching.matchingGradient(tape, real, 3, syn, 1, shape, 0, dist);
+        double h = 1e-3, err = 0, norm = 0;
+        for (int k = 0; k < syn.length; k++) {
+            float o = syn[k];
+            syn[k] = (float) (o + h);
+            double p = GradientMatching.matchingDistance(tape, real, 3, syn, 1, shape, 0);
+            syn[k] = (float) (o - h);
+            double m = GradientMatching.matchingDistance(tape, real, 3, syn, 1, shape, 0);
+            syn[k] = o;
+            double num = (p - m) / (2 * h);
+            err += (num - g[k]) * (num - g[k]);
+            norm += num * num;
+        }
+        assertTrue(norm > 0);
+        assertTrue(Math.sqrt(err / norm) < 2e-2, "relative error " + Math.sqrt(err / norm));
+    }
+
     @Test void gradientMatchingRunsAndKeepsShape() {
         Dataset d = CoresetTest.blobs(10, 1, 2);
         Dataset s = GradientMatching.distill(d, new GradientMatching.Config(2, 2, 2, 8, 0.1, new ConvNet.Spec(4, 2, true), DiffAugment.DEFAULT, 1), null);
