@@ -180,4 +180,28 @@ public final class Idx {
             return new Array(r.type(), r.dims(), data);
         }
     }
+
+    /**
+     * Writes an IDX file (gzip-compressed when the name ends in {@code .gz}) completely or not at all. {@code type}
+     * 0x08 rounds and clamps values to [0, 255]; 0x0D stores them as big-endian float32.
+     */
+    public static void write(Path file, int type, int[] dims, float[] data) {
+        if (type != 0x08 && type != 0x0D) throw new IllegalArgumentException("IDX writing supports ubyte (0x08) and float (0x0D)");
+        long n = 1;
+        for (int d : dims) n *= d;
+        if (n != data.length) throw new IllegalArgumentException(data.length + " values for IDX dims " + java.util.Arrays.toString(dims));
+        io.condense.onnx.ModelFiles.writeAtomically(file, raw -> {
+            java.io.OutputStream os = file.getFileName().toString().endsWith(".gz") ? new java.util.zip.GZIPOutputStream(raw, 1 << 16) : raw;
+            java.io.DataOutputStream out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(os, 1 << 16));
+            out.writeInt((type << 8) | dims.length);
+            for (int d : dims) out.writeInt(d);
+            if (type == 0x08) {
+                for (float v : data) out.writeByte((int) Math.max(0, Math.min(255, Math.round(v))));
+            } else {
+                for (float v : data) out.writeFloat(v);
+            }
+            out.flush();
+            if (os instanceof java.util.zip.GZIPOutputStream gz) gz.finish();
+        });
+    }
 }

@@ -88,6 +88,7 @@ public final class TrainOps {
         OPS.put("GlobalAveragePool", TrainOps::globalAveragePool);
         OPS.put("BatchNormalization", TrainOps::batchNorm);
         OPS.put("LayerNormalization", TrainOps::layerNorm);
+        OPS.put("InstanceNormalization", TrainOps::instanceNorm);
         OPS.put("Dropout", TrainOps::dropout);
         OPS.put("Constant", TrainOps::constant);
         NON_DIFF.put("BatchNormalization", Set.of(3, 4));
@@ -616,6 +617,113 @@ public final class TrainOps {
             INDArray dg = need[1] ? dy.mul(xhat).sum(0).reshape(gs) : null;
             INDArray db = need.length > 2 && need[2] ? dy.sum(0).reshape(bs) : null;
             return new INDArray[] {dx, dg, db};
+        });
+    }
+
+    /** ONNX InstanceNormalization: per (sample, channel) statistics over the spatial axes, then scale[c] and B[c]. */
+    private static Result instanceNorm(Call c) {
+        INDArray x = c.in(0), gamma = c.in(1), beta = c.in(2);
+        long[] xs = x.shape();
+        if (xs.length < 3) throw c.err("InstanceNormalization needs rank >= 3, got " + xs.length);
+        double eps = c.attrFloat("epsilon", 1e-5f);
+        long ch = xs[1], rows = xs[0] * ch, n = Arrays2.product(xs, 2, xs.length);
+        if (gamma.length() != ch || beta.length() != ch) throw c.err("scale and B must have " + ch + " elements");
+        if (x.dataType() == DataType.FLOAT) return instanceNormFloat(x, gamma, beta, eps, xs, ch, n);
+        INDArray x2 = x.reshape('c', rows, n);
+        INDArray mean = x2.mean(true, 1);
+        INDArray xc = x2.sub(mean);
+        INDArray invStd = Transforms.pow(xc.mul(xc).mean(true, 1).addi(eps), -0.5, false);
+        INDArray xhat = xc.muli(invStd);
+        // per-row scale and shift: row r belongs to channel r % C
+        INDArray g = Nd4j.tile(gamma.reshape(1, ch), (int) xs[0], 1).reshape('c', rows, 1);
+        INDArray b = Nd4j.tile(beta.reshape(1, ch), (int) xs[0], 1).reshape('c', rows, 1);
+        INDArray y = xhat.mul(g).addi(b).reshape('c', xs);
+        long[] gs = gamma.shape(), bs = beta.shape();
+        long batch = xs[0];
+        return Result.of(y, (d, need) -> {
+            INDArray dy = d[0].dup('c').reshape('c', rows, n);
+            INDArray dx = null;
+            if (need[0]) {
+                INDArray dxhat = dy.mul(g);
+                INDArray s1 = dxhat.sum(true, 1);
+                INDArray s2 = dxhat.mul(xhat).sum(true, 1);
+                dx = dxhat.muli(n).subi(s1).subi(xhat.mul(s2)).muli(invStd.div(n)).reshape('c', xs);
+            }
+            INDArray dg = need[1] ? dy.mul(xhat).sum(1).reshape('c', batch, ch).sum(0).reshape(gs) : null;
+            INDArray db = need[2] ? dy.sum(1).reshape('c', batch, ch).sum(0).reshape(bs) : null;
+            return new INDArray[] {dx, dg, db};
+        });
+    }
+
+    /** A float32 array's values in C order, copied in bulk from native memory. */
+    static float[] floats(INDArray a) {
+        INDArray c = a.dup('c');
+        float[] out = new float[(int) c.length()];
+        java.nio.FloatBuffer fb = c.data().asNioFloat();
+        fb.position((int) c.offset());
+        fb.get(out);
+        return out;
+    }
+
+    /**
+     * The float32 InstanceNormalization as plain loops over one contiguous copy (ND4J's elementwise chain costs
+     * several full passes and temporaries per step); the float64 path above is the finite-difference-checked
+     * reference this one is compared with in the gradient tests.
+     */
+    private static Result instanceNormFloat(INDArray x, INDArray gamma, INDArray beta, double eps, long[] xs, long ch, long n) {
+        int rows = (int) (xs[0] * ch), m = (int) n;
+        float[] xv = floats(x);
+        float[] gv = floats(gamma), bv = floats(beta);
+        float[] xhat = new float[xv.length], y = new float[xv.length];
+        float[] inv = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            int o = r * m;
+            double s = 0;
+            for (int k = 0; k < m; k++) s += xv[o + k];
+            double mean = s / m, v = 0;
+            for (int k = 0; k < m; k++) {
+                double d = xv[o + k] - mean;
+                v += d * d;
+            }
+            float is = (float) (1 / Math.sqrt(v / m + eps)), mf = (float) mean;
+            inv[r] = is;
+            float g = gv[(int) (r % ch)], b = bv[(int) (r % ch)];
+            for (int k = 0; k < m; k++) {
+                float h = (xv[o + k] - mf) * is;
+                xhat[o + k] = h;
+                y[o + k] = h * g + b;
+            }
+        }
+        long[] gs = gamma.shape(), bs = beta.shape();
+        return Result.of(Nd4j.create(y, xs, 'c'), (d, need) -> {
+            float[] dy = floats(d[0].castTo(DataType.FLOAT));
+            float[] dx = need[0] ? new float[dy.length] : null;
+            double[] dg = new double[(int) ch], db = new double[(int) ch];
+            for (int r = 0; r < rows; r++) {
+                int o = r * m, cc = (int) (r % ch);
+                float g = gv[cc];
+                double s1 = 0, s2 = 0, sdg = 0, sdb = 0;
+                for (int k = 0; k < m; k++) {
+                    double dv = dy[o + k], h = xhat[o + k];
+                    sdg += dv * h;
+                    sdb += dv;
+                    s1 += dv * g;
+                    s2 += dv * g * h;
+                }
+                dg[cc] += sdg;
+                db[cc] += sdb;
+                if (dx != null) {
+                    float a = inv[r] / m, m1 = (float) s1, m2 = (float) s2;
+                    for (int k = 0; k < m; k++) dx[o + k] = a * (m * dy[o + k] * g - m1 - xhat[o + k] * m2);
+                }
+            }
+            float[] dgf = new float[(int) ch], dbf = new float[(int) ch];
+            for (int i = 0; i < ch; i++) {
+                dgf[i] = (float) dg[i];
+                dbf[i] = (float) db[i];
+            }
+            return new INDArray[] {dx == null ? null : Nd4j.create(dx, xs, 'c'), need[1] ? Nd4j.create(dgf, gs, 'c') : null,
+                    need[2] ? Nd4j.create(dbf, bs, 'c') : null};
         });
     }
 
