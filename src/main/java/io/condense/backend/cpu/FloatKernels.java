@@ -20,6 +20,34 @@ final class FloatKernels {
     /** Unary float32 functions computed here. */
     enum Unary { ERF, SQRT, EXP, LOG, TANH, SIGMOID, RELU, NEG, ABS, RECIPROCAL, GELU }
 
+    /** Per-thread scratch arrays (inputs are copied in, results out), so that a call allocates no Java arrays. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+    /** Larger tensors get fresh arrays instead (scratch is never shrunk). */
+    private static final int SCRATCH_MAX = 1 << 22;
+
+    static float[] scratch(int slot, int n) {
+        if (n > SCRATCH_MAX) return new float[n];
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < n) s[slot] = new float[Math.min(SCRATCH_MAX, Math.max(n, s[slot].length * 3 / 2))];
+        return s[slot];
+    }
+
+    /** The dense C-order values of float32 {@code a} in scratch slot {@code slot} (elements 0..a.length()). */
+    static float[] read(INDArray a, int slot) {
+        INDArray c = ConvOps.dense(a);
+        int n = (int) c.length();
+        float[] v = scratch(slot, n);
+        c.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get((int) c.offset(), v, 0, n);
+        return v;
+    }
+
+    /** A new dense float32 array of {@code shape} holding v[0..size). */
+    static INDArray write(float[] v, long[] shape) {
+        INDArray z = org.nd4j.linalg.factory.Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+        z.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v, 0, (int) z.length());
+        return z;
+    }
+
     static boolean usable(INDArray a) { return ENABLED && a.dataType() == DataType.FLOAT && a.length() > 0; }
 
     // ---------------------------------------------------------------- binary
@@ -29,26 +57,27 @@ final class FloatKernels {
         if (!usable(a) || !usable(b)) return null;
         int n = (int) Broadcast.size(out);
         if (n == 0) return null;
-        float[] x = ConvOps.floatsOf(a), y = ConvOps.floatsOf(b);
-        float[] r = new float[n];
-        if (x.length == n && y.length == n) {
+        float[] x = read(a, 0), y = read(b, 1);
+        float[] r = scratch(2, n);
+        int nx = (int) a.length(), ny = (int) b.length();
+        if (nx == n && ny == n) {
             seg(op, x, 0, y, 0, r, 0, n);
-        } else if (y.length == 1) {
-            segScalarB(op, x, 0, y[0], r, 0, n, x.length == n);
-        } else if (x.length == 1 && y.length == n) {
+        } else if (ny == 1) {
+            segScalarB(op, x, 0, y[0], r, 0, n, nx == n);
+        } else if (nx == 1 && ny == n) {
             segScalarA(op, x[0], y, 0, r, 0, n);
-        } else if (x.length == n && suffix(b.shape(), out)) {
-            for (int o = 0; o < n; o += y.length) seg(op, x, o, y, 0, r, o, y.length);
-        } else if (y.length == n && suffix(a.shape(), out)) {
-            for (int o = 0; o < n; o += x.length) seg(op, x, 0, y, o, r, o, x.length);
-        } else if (x.length == n && prefix(b.shape(), out)) {
-            int inner = n / y.length;
-            for (int k = 0, o = 0; k < y.length; k++, o += inner) segScalarB(op, x, o, y[k], r, o, inner, true);
+        } else if (nx == n && suffix(b.shape(), out)) {
+            for (int o = 0; o < n; o += ny) seg(op, x, o, y, 0, r, o, ny);
+        } else if (ny == n && suffix(a.shape(), out)) {
+            for (int o = 0; o < n; o += nx) seg(op, x, 0, y, o, r, o, nx);
+        } else if (nx == n && prefix(b.shape(), out)) {
+            int inner = n / ny;
+            for (int k = 0, o = 0; k < ny; k++, o += inner) segScalarB(op, x, o, y[k], r, o, inner, true);
         } else {
             int[] oa = Broadcast.offsets(a.shape(), out), ob = Broadcast.offsets(b.shape(), out);
             for (int i = 0; i < n; i++) r[i] = apply(op, x[Broadcast.at(oa, i)], y[Broadcast.at(ob, i)]);
         }
-        return ConvOps.wrap(r, out.length == 0 ? new long[0] : out);
+        return write(r, out);
     }
 
     /** Whether {@code s}, right-aligned against {@code out}, is ones followed by the trailing dims of {@code out}. */
@@ -142,9 +171,9 @@ final class FloatKernels {
     /** {@code f(a)} elementwise, or null when {@code a} is not a non-empty float32 array. */
     static INDArray unary(Unary f, INDArray a) {
         if (!usable(a)) return null;
-        float[] v = ConvOps.floatsOf(a);
-        unary(f, v, v.length);
-        return ConvOps.wrap(v, a.shape().clone());
+        float[] v = read(a, 0);
+        unary(f, v, (int) a.length());
+        return write(v, a.shape().clone());
     }
 
     /** Applies {@code f} in place to v[0..n). */
@@ -197,8 +226,8 @@ final class FloatKernels {
         if (!usable(a) || a.rank() == 0) return null;
         int cols = (int) a.size(-1);
         if (cols == 0) return null;
-        float[] v = ConvOps.floatsOf(a);
-        int rows = v.length / cols;
+        float[] v = read(a, 0);
+        int rows = (int) a.length() / cols;
         for (int r = 0, o = 0; r < rows; r++, o += cols) {
             float m = Float.NEGATIVE_INFINITY;
             for (int i = 0; i < cols; i++) m = Math.max(m, v[o + i]);
@@ -217,7 +246,7 @@ final class FloatKernels {
                 for (int i = 0; i < cols; i++) v[o + i] *= inv;
             }
         }
-        return ConvOps.wrap(v, a.shape().clone());
+        return write(v, a.shape().clone());
     }
 
     /**
@@ -236,7 +265,7 @@ final class FloatKernels {
         if (total > Integer.MAX_VALUE || d.offset() + d.length() > Integer.MAX_VALUE) return null;
         java.nio.FloatBuffer fb = d.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
         int off = (int) d.offset(), in = (int) inner;
-        float[] out = new float[(int) total];
+        float[] out = scratch(0, (int) total);
         int w = 0;
         for (long p = 0; p < outer; p++) {
             for (long j : idx) {
@@ -244,7 +273,7 @@ final class FloatKernels {
                 w += in;
             }
         }
-        return ConvOps.wrap(out, os);
+        return write(out, os);
     }
 
     /** {@code a} permuted by {@code perm} into a new dense array, or null when not float32. */
@@ -264,14 +293,15 @@ final class FloatKernels {
             os[i] = s[perm[i]];
             inStride[i] = cs[perm[i]];
         }
-        float[] x = ConvOps.floatsOf(a);
-        float[] y = new float[x.length];
+        float[] x = read(a, 0);
+        int len = (int) a.length();
+        float[] y = scratch(1, len);
         // the output is walked in C order; runs along its last axis copy as blocks when that axis is the input's last
         int inner = (int) os[r - 1];
         boolean block = inStride[r - 1] == 1;
         long[] outerShape = java.util.Arrays.copyOf(os, r - 1);
         long[] outerStride = java.util.Arrays.copyOf(inStride, r - 1);
-        int outer = x.length / Math.max(1, inner);
+        int outer = len / Math.max(1, inner);
         int[] base = Broadcast.walk(outerShape, outerStride, outer);
         int step = (int) inStride[r - 1];
         for (int k = 0, o = 0; k < outer; k++, o += inner) {
@@ -282,6 +312,6 @@ final class FloatKernels {
                 for (int i = 0; i < inner; i++) y[o + i] = x[b + i * step];
             }
         }
-        return ConvOps.wrap(y, os);
+        return write(y, os);
     }
 }

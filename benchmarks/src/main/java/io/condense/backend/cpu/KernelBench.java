@@ -20,7 +20,8 @@ import java.util.Random;
  * each kernel's time per call, its GB/s (memory-bound ops: bytes read + written) or GFLOP/s (MatMul), and that as a
  * fraction of this machine's measured peak: a STREAM-like copy of a 64 MB float array for GB/s, a 1024^3 sgemm through
  * ND4J for GFLOP/s. Kernels run as the session runs them: the registered kernel on an {@link OpContext}, inputs as
- * ND4J arrays, a fresh output per call. Not part of CI; run with {@code benchmarks/kernels.sh}.
+ * ND4J arrays, a fresh output per call. Rates use the median wall time per call; "cpu us/call" is the process CPU time
+ * per call (all threads), which a loaded machine inflates less. Not part of CI; run with {@code benchmarks/kernels.sh}.
  * Options: {@code --ms N} target time per measurement (default 300), {@code --only SUBSTRING}.
  */
 public final class KernelBench {
@@ -56,7 +57,7 @@ public final class KernelBench {
         double gemmNs = time(() -> Nd4j.gemm(ga, gb, false, false));
         peakGFlops = 2.0 * 1024 * 1024 * 1024 / gemmNs;
         System.out.printf("peak: copy 64 MB float[] %.1f GB/s (read+write); sgemm 1024^3 (ND4J) %.1f GFLOP/s%n%n", peakGBs, peakGFlops);
-        System.out.printf("%-44s %12s %10s %8s%n", "kernel", "us/call", "rate", "of peak");
+        System.out.printf("%-44s %12s %10s %8s %12s%n", "kernel", "us/call", "rate", "of peak", "cpu us/call");
         KernelRegistry reg = KernelRegistry.standard();
         List<Case> cases = new ArrayList<>();
         long[] h = {1, 128, 384}, ff = {1, 128, 1536}, att = {1, 12, 128, 128};
@@ -84,14 +85,18 @@ public final class KernelBench {
         cases.add(flop("MatMul attention [12,128,32]x[12,32,128]", reg, "MatMul", 2.0 * 12 * 128 * 32 * 128, rand(1, 12, 128, 32), rand(1, 12, 32, 128)));
         for (Case c : cases) {
             if (only != null && !c.name.contains(only)) continue;
+            if (c.kernel == null) {
+                System.out.printf("%-44s %12s%n", c.name, "n/a (no such kernel in this build)");
+                continue;
+            }
             OpContext ctx = new OpContext(c.node, c.opset, c.in, new DType[c.in.length]);
             double ns = time(() -> c.kernel.run(ctx));
             if (c.flops > 0) {
                 double gf = c.flops / ns;
-                System.out.printf("%-44s %12.1f %6.1f GF/s %7.1f%%%n", c.name, ns / 1e3, gf, 100 * gf / peakGFlops);
+                System.out.printf("%-44s %12.1f %6.1f GF/s %7.1f%% %12.1f%n", c.name, ns / 1e3, gf, 100 * gf / peakGFlops, lastCpuNs / 1e3);
             } else {
                 double gbs = c.bytes / ns;
-                System.out.printf("%-44s %12.1f %6.2f GB/s %7.1f%%%n", c.name, ns / 1e3, gbs, 100 * gbs / peakGBs);
+                System.out.printf("%-44s %12.1f %6.2f GB/s %7.1f%% %12.1f%n", c.name, ns / 1e3, gbs, 100 * gbs / peakGBs, lastCpuNs / 1e3);
             }
         }
     }
@@ -149,13 +154,22 @@ public final class KernelBench {
         int batches = 15;
         int per = Math.max(1, calls / batches);
         double[] t = new double[batches];
+        long cpu0 = cpuNanos();
         for (int b = 0; b < batches; b++) {
             long t0 = System.nanoTime();
             for (int i = 0; i < per; i++) r.run();
             t[b] = (double) (System.nanoTime() - t0) / per;
         }
+        lastCpuNs = (double) (cpuNanos() - cpu0) / (batches * per);
         Arrays.sort(t);
         return t[batches / 2];
+    }
+
+    /** Process CPU time per call of the last {@link #time} (all threads: ND4J's OpenMP pool, GC, JIT). */
+    private double lastCpuNs;
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static double[] loadAverage() {
