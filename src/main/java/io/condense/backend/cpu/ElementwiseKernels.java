@@ -54,15 +54,15 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         });
 
         r.add("Sqrt", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.SQRT, x -> Transforms.sqrt(x, true))));
-        r.add("Exp", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.EXP, x -> Transforms.exp(x, true))));
-        r.add("Log", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.LOG, x -> Transforms.log(x, true))));
+        r.add("Exp", c -> OpContext.one(floatOnly(c, x -> Transforms.exp(x, true))));
+        r.add("Log", c -> OpContext.one(floatOnly(c, x -> Transforms.log(x, true))));
         r.add("Reciprocal", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.RECIPROCAL, x -> x.rdiv(1.0))));
         r.add("Floor", c -> OpContext.one(floatOnly(c, x -> Transforms.floor(x, true))));
         r.add("Ceil", c -> OpContext.one(floatOnly(c, x -> Transforms.ceil(x, true))));
         r.add("Round", c -> OpContext.one(round(c, c.in(0))));
         r.add("Erf", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.ERF, ElementwiseKernels::erf)));
-        r.add("Sigmoid", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.SIGMOID, x -> Transforms.sigmoid(x, true))));
-        r.add("Tanh", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.TANH, x -> Transforms.tanh(x, true))));
+        r.add("Sigmoid", c -> OpContext.one(floatOnly(c, x -> Transforms.sigmoid(x, true))));
+        r.add("Tanh", c -> OpContext.one(floatOnly(c, x -> Transforms.tanh(x, true))));
         r.add("Relu", c -> OpContext.one(signed(c, FloatKernels.Unary.RELU, x -> Transforms.relu(x, true), v -> Math.max(v, 0))));
         r.add("Neg", c -> OpContext.one(signed(c, FloatKernels.Unary.NEG, INDArray::neg, v -> -v)));
         r.add("Abs", c -> OpContext.one(signed(c, FloatKernels.Unary.ABS, x -> Transforms.abs(x, true), Math::abs)));
@@ -320,11 +320,6 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         if (rank == 0) throw c.error("input must have rank >= 1");
         if (a.length() == 0) return a;
         long[] shape = a.shape().clone();
-        int last = (int) Broadcast.axis(c, c.attrLong("axis", c.opset() < 13 ? 1 : -1), rank);
-        if (last == rank - 1) {
-            INDArray fast = FloatKernels.softmaxLast(a, log); // same result for the pre-13 2-D coercion at the last axis
-            if (fast != null) return fast;
-        }
         if (c.opset() < 13) {
             int axis = Broadcast.axis(c, c.attrLong("axis", 1), rank);
             long rows = 1;

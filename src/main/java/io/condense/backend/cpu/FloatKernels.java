@@ -4,7 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * float32 elementwise, broadcast, Softmax and Transpose work as plain Java loops over dense float[] copies, on the
+ * float32 elementwise arithmetic, broadcast, Erf/GELU/Sqrt, Transpose and Gather as plain Java loops over dense float[] copies, on the
  * calling thread: no ND4J op dispatch (whose OpenMP wake-ups and per-op set-up cost far more than the arithmetic of
  * these memory-bound ops), one bulk copy in and out. Broadcast fast paths: equal shapes, a scalar operand, an operand
  * that is a trailing block of the output ([.., H] + [H], the attention mask [1,1,1,S] + [1,h,S,S]), an operand that
@@ -17,8 +17,11 @@ final class FloatKernels {
 
     static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("condense.cpu.javaElementwise", "true"));
 
-    /** Unary float32 functions computed here. */
-    enum Unary { ERF, SQRT, EXP, LOG, TANH, SIGMOID, RELU, NEG, ABS, RECIPROCAL, GELU }
+    /**
+     * Unary float32 functions computed here: those whose Java loop vectorizes. Exp, Log, Tanh, Sigmoid and Softmax stay
+     * on ND4J (Java's Math.exp/tanh are scalar double calls, several times slower than libnd4j's SIMD loops).
+     */
+    enum Unary { ERF, SQRT, RELU, NEG, ABS, RECIPROCAL, GELU }
 
     /** Per-thread scratch arrays (inputs are copied in, results out), so that a call allocates no Java arrays. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
@@ -188,10 +191,6 @@ final class FloatKernels {
                 }
             }
             case SQRT -> { for (int i = 0; i < n; i++) v[i] = (float) Math.sqrt(v[i]); }
-            case EXP -> { for (int i = 0; i < n; i++) v[i] = (float) Math.exp(v[i]); }
-            case LOG -> { for (int i = 0; i < n; i++) v[i] = (float) Math.log(v[i]); }
-            case TANH -> { for (int i = 0; i < n; i++) v[i] = (float) Math.tanh(v[i]); }
-            case SIGMOID -> { for (int i = 0; i < n; i++) v[i] = (float) (1.0 / (1.0 + Math.exp(-v[i]))); }
             case RELU -> { for (int i = 0; i < n; i++) v[i] = Math.max(v[i], 0f); }
             case NEG -> { for (int i = 0; i < n; i++) v[i] = -v[i]; }
             case ABS -> { for (int i = 0; i < n; i++) v[i] = Math.abs(v[i]); }
@@ -219,35 +218,7 @@ final class FloatKernels {
         return a * p / q;
     }
 
-    // ---------------------------------------------------------------- softmax, transpose
-
-    /** Softmax (or log-softmax) over the last axis of a float32 array, or null when not float32. */
-    static INDArray softmaxLast(INDArray a, boolean log) {
-        if (!usable(a) || a.rank() == 0) return null;
-        int cols = (int) a.size(-1);
-        if (cols == 0) return null;
-        float[] v = read(a, 0);
-        int rows = (int) a.length() / cols;
-        for (int r = 0, o = 0; r < rows; r++, o += cols) {
-            float m = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < cols; i++) m = Math.max(m, v[o + i]);
-            double s = 0;
-            if (log) {
-                for (int i = 0; i < cols; i++) s += Math.exp(v[o + i] - m);
-                float lse = (float) Math.log(s);
-                for (int i = 0; i < cols; i++) v[o + i] = v[o + i] - m - lse;
-            } else {
-                for (int i = 0; i < cols; i++) {
-                    float e = (float) Math.exp(v[o + i] - m);
-                    v[o + i] = e;
-                    s += e;
-                }
-                float inv = (float) (1.0 / s);
-                for (int i = 0; i < cols; i++) v[o + i] *= inv;
-            }
-        }
-        return write(v, a.shape().clone());
-    }
+    // ---------------------------------------------------------------- transpose, gather
 
     /**
      * Gather of float32 {@code a} along {@code axis} at the (checked, non-negative) indices into shape {@code os}:
