@@ -95,9 +95,14 @@ public final class EvalCommand implements Callable<Integer> {
         if (g.inputs().size() != 1 || g.outputs().isEmpty()) throw new ModelException(model + ": expected one input and an output of class scores");
         Dataset d = Mnist.load(data, !split.equalsIgnoreCase("test"));
         if (limit > 0) d = d.head(limit);
+        return accuracy(g, d, batchSize, model.toString());
+    }
+
+    /** Accuracy of {@code g} (one float input, class scores out) on {@code d} through the CPU backend. */
+    static double accuracy(Graph g, Dataset d, Integer batchSize, String what) {
         String in = g.inputs().get(0).name(), out = g.outputs().get(0).name();
         TensorType t = g.inputs().get(0).type();
-        if (t.dtype() != null && t.dtype() != DType.FLOAT32) throw new ModelException(model + ": input '" + in + "' is " + t.dtype() + ", expected float32 pixels");
+        if (t.dtype() != null && t.dtype() != DType.FLOAT32) throw new ModelException(what + ": input '" + in + "' is " + t.dtype() + ", expected float32 pixels");
         int rank = t.hasRank() ? t.rank() : 4;
         int batch = t.hasRank() && rank > 0 && t.dims().get(0).isKnown() ? (int) t.dims().get(0).value() : batchSize == null ? 500 : batchSize;
         long correct = 0, seen = 0;

@@ -22,7 +22,7 @@ import java.util.Properties;
 @Command(name = "condense", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Model compression engine: inspect, run, train and quantize ONNX models.",
         subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
-                QuantizeCommand.class, Int4Command.class, QatCommand.class, CommandLine.HelpCommand.class},
+                QuantizeCommand.class, Int4Command.class, QatCommand.class, PruneCommand.class, SensitivityCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Examples:",
                 "  condense demo                               sentence embeddings with MiniLM-L6",

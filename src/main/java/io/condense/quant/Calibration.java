@@ -41,21 +41,52 @@ public final class Calibration {
      */
     public static CalibrationResult run(Graph g, Collection<String> tensors, Iterable<Map<String, Tensor>> batches,
                                         QuantConfig cfg, PrintStream progress) {
+        Set<String> inputs = new HashSet<>();
+        for (ValueInfo v : g.inputs()) inputs.add(v.name());
+        Map<String, TensorStats> stats = new LinkedHashMap<>();
+        for (String t : tensors) {
+            if (g.initializers().containsKey(t) && !inputs.contains(t)) continue;
+            stats.put(t, new TensorStats(t, cfg.bins()));
+        }
+        long t0 = System.nanoTime();
+        long[] counts = probe(g, stats.keySet(), batches, cfg.calibrationBatches(), progress, (nb, values) -> {
+            for (TensorStats st : stats.values()) st.add(values.get(st.name()).toFloatArray());
+        });
+        if (progress != null) {
+            progress.printf(Locale.ROOT, "calibrated %d tensors on %d batches (%d samples) in %.1f s%n", stats.size(), counts[0], counts[1],
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        return new CalibrationResult(stats, (int) counts[0], counts[1]);
+    }
+
+    /** Receives the values of one calibration batch (graph inputs and computed values, by name). */
+    @FunctionalInterface
+    public interface BatchSink { void accept(int batch, Map<String, Tensor> values); }
+
+    /**
+     * The calibration mechanism itself: runs a copy of {@code g} with {@code values} added as graph outputs on the
+     * CPU backend (one session for all batches) and hands each batch's values to {@code sink} (graph inputs among
+     * them are taken from the feeds). Used for activation statistics here and, e.g., for layer-input norms and
+     * Hessians by pruning criteria.
+     *
+     * @param maxBatches batches read at most (0 = all)
+     * @return {batches, samples} read
+     * @throws ModelException for an empty data set, a batch the graph cannot run, a NaN/infinite input or a value
+     *                        that was not computed
+     */
+    public static long[] probe(Graph g, Collection<String> values, Iterable<Map<String, Tensor>> batches, int maxBatches,
+                               PrintStream progress, BatchSink sink) {
         Set<String> outs = new HashSet<>();
         for (ValueInfo o : g.outputs()) outs.add(o.name());
         Set<String> inputs = new HashSet<>();
         for (ValueInfo v : g.inputs()) inputs.add(v.name());
-        Map<String, TensorStats> stats = new LinkedHashMap<>();
-        List<ValueInfo> extra = new ArrayList<>();
-        for (String t : tensors) {
-            if (g.initializers().containsKey(t) && !inputs.contains(t)) continue;
-            stats.put(t, new TensorStats(t, cfg.bins()));
-            if (!outs.contains(t) && !inputs.contains(t)) extra.add(new ValueInfo(t, TensorType.unknown()));
-        }
         List<ValueInfo> allOuts = new ArrayList<>(g.outputs());
-        allOuts.addAll(extra);
+        Set<String> added = new HashSet<>();
+        for (String t : values) {
+            if (!outs.contains(t) && !inputs.contains(t) && added.add(t)) allOuts.add(new ValueInfo(t, TensorType.unknown()));
+        }
         Graph probe = g.toBuilder().outputs(allOuts).build();
-        int limit = cfg.calibrationBatches() > 0 ? cfg.calibrationBatches() : Integer.MAX_VALUE;
+        int limit = maxBatches > 0 ? maxBatches : Integer.MAX_VALUE;
         int nb = 0;
         long samples = 0;
         long t0 = System.nanoTime(), lastPrint = t0;
@@ -70,11 +101,13 @@ public final class Calibration {
                 } catch (ModelException e) {
                     throw new ModelException("calibration batch " + (nb + 1) + ": " + e.getMessage(), e);
                 }
-                for (TensorStats st : stats.values()) {
-                    Tensor v = feed.containsKey(st.name()) ? feed.get(st.name()) : res.get(st.name());
-                    if (v == null) throw new ModelException("calibration: value '" + st.name() + "' was not computed");
-                    st.add(v.toFloatArray());
+                Map<String, Tensor> got = new LinkedHashMap<>();
+                for (String t : values) {
+                    Tensor v = feed.containsKey(t) ? feed.get(t) : res.get(t);
+                    if (v == null) throw new ModelException("calibration: value '" + t + "' was not computed");
+                    got.put(t, v);
                 }
+                sink.accept(nb, got);
                 nb++;
                 if (!feed.isEmpty()) {
                     Tensor first = feed.containsKey(g.inputs().get(0).name()) ? feed.get(g.inputs().get(0).name()) : feed.values().iterator().next();
@@ -88,11 +121,7 @@ public final class Calibration {
             }
         }
         if (nb == 0) throw new ModelException("calibration data is empty");
-        if (progress != null) {
-            progress.printf(Locale.ROOT, "calibrated %d tensors on %d batches (%d samples) in %.1f s%n", stats.size(), nb, samples,
-                    (System.nanoTime() - t0) / 1e9);
-        }
-        return new CalibrationResult(stats, nb, samples);
+        return new long[] {nb, samples};
     }
 
     /**

@@ -66,7 +66,7 @@ final class CpuSession implements Session {
             Kernel k = registry.get(n.domain(), n.opType());
             if (k == null) k = FusedKernels.create(n, exec, registry);
             if (k == null) throw unsupported(n, registry);
-            if (optimize) k = FusedKernels.plan(n, exec, k);
+            if (optimize) k = SparseKernels.plan(n, exec, FusedKernels.plan(n, exec, k));
             kernels[i] = k;
             opsets[i] = exec.opsetOf(n.domain());
             DType[] d = new DType[n.inputs().size()];

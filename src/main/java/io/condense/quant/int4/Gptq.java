@@ -100,23 +100,7 @@ public final class Gptq {
         Grid grid = new Grid(bits, symmetric);
         double[][] W = new double[rows][];
         for (int r = 0; r < rows; r++) W[r] = w[r].clone();
-        double[][] H = new double[cols][cols];
-        double scale = 2.0 / Math.max(1, samples);
-        double meanDiag = 0;
-        for (int i = 0; i < cols; i++) {
-            for (int j = 0; j < cols; j++) H[i][j] = xxt[i][j] * scale;
-            meanDiag += H[i][i];
-        }
-        meanDiag /= cols;
-        for (int i = 0; i < cols; i++) {
-            if (H[i][i] == 0) { // dead input: never active in calibration, its weights do not matter
-                H[i][i] = 1;
-                for (int r = 0; r < rows; r++) W[r][i] = 0;
-            }
-        }
-        double d = damp * (meanDiag > 0 ? meanDiag : 1);
-        for (int i = 0; i < cols; i++) H[i][i] += d;
-        double[][] U = upperCholeskyOfInverse(H);
+        double[][] U = inverseHessianFactor(xxt, samples, damp, W);
 
         int[][] codes = new int[rows][cols];
         float[][] scales = new float[rows][ng];
@@ -164,6 +148,32 @@ public final class Gptq {
             }
         }
         return new Result(rows, cols, group, codes, scales, zeros);
+    }
+
+    /**
+     * The upper Cholesky factor {@code U} ({@code U^T U = H^-1}) of the damped layer Hessian shared by GPTQ and
+     * SparseGPT: {@code H = 2 xxt / samples + damp * mean(diag H) * I}. An input that was never active (zero
+     * diagonal) gets {@code H_ii = 1}, and its columns of {@code W} (rows x cols, may be null) are set to 0.
+     */
+    public static double[][] inverseHessianFactor(double[][] xxt, long samples, double damp, double[][] W) {
+        int cols = xxt.length;
+        double[][] H = new double[cols][cols];
+        double scale = 2.0 / Math.max(1, samples);
+        double meanDiag = 0;
+        for (int i = 0; i < cols; i++) {
+            for (int j = 0; j < cols; j++) H[i][j] = xxt[i][j] * scale;
+            meanDiag += H[i][i];
+        }
+        meanDiag /= cols;
+        for (int i = 0; i < cols; i++) {
+            if (H[i][i] == 0) { // dead input: never active in calibration, its weights do not matter
+                H[i][i] = 1;
+                if (W != null) for (double[] row : W) row[i] = 0;
+            }
+        }
+        double d = damp * (meanDiag > 0 ? meanDiag : 1);
+        for (int i = 0; i < cols; i++) H[i][i] += d;
+        return upperCholeskyOfInverse(H);
     }
 
     /** Upper-triangular U with {@code U^T U = H^-1} (H symmetric positive definite). */
