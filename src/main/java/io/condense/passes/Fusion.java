@@ -40,6 +40,8 @@ public final class Fusion implements GraphPass {
     public static final String FUSED_CONV = "FusedConv";
     public static final String FUSED_MATMUL = "FusedMatMul";
     public static final String LAYER_NORM = "LayerNorm";
+    /** Exact (erf) GELU fused from the decomposed x * 0.5 * (1 + erf(x / sqrt 2)) of exported BERT graphs. */
+    public static final String GELU = "Gelu";
 
     @Override
     public String name() { return "fusion"; }
@@ -141,6 +143,17 @@ public final class Fusion implements GraphPass {
             replace.put(n, ln);
             removed.addAll(chain);
         }
+        for (Node n : g.nodes()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            List<Node> chain = new ArrayList<>();
+            Node gl = gelu(n, consts, consumers, outputs, subgraphReads, chain);
+            if (gl == null) continue;
+            boolean clash = false;
+            for (Node c : chain) clash |= removed.contains(c) || replace.containsKey(c);
+            if (clash) continue;
+            replace.put(n, gl);
+            removed.addAll(chain);
+        }
         if (replace.isEmpty()) return g;
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -203,6 +216,47 @@ public final class Fusion implements GraphPass {
         Map<String, Attribute> attrs = new LinkedHashMap<>();
         attrs.put("epsilon", Attribute.of((float) eps.getDouble(0)));
         return new Node(rm1.name(), LAYER_NORM, DOMAIN, List.of(x, gammaName, betaName), List.of(add.output(0)), attrs);
+    }
+
+    /**
+     * The fused Gelu node for Div(x, sqrt 2) | Mul(x, 1/sqrt 2) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5) starting at
+     * {@code d} (chain: its other nodes), or null. Constants must match to float precision.
+     */
+    private static Node gelu(Node d, Map<String, Tensor> consts, Map<String, List<Node>> consumers, Set<String> outputs,
+                             Set<String> subgraphReads, List<Node> chain) {
+        boolean div = isOp(d, "Div");
+        if (!div && !isOp(d, "Mul") || d.inputs().size() != 2) return null;
+        String x = d.input(0);
+        Double k = scalar(consts, d.input(1));
+        if (k == null && !div) {
+            x = d.input(1);
+            k = scalar(consts, d.input(0));
+        }
+        if (k == null || consts.containsKey(x)) return null;
+        if (div ? (float) (double) k != (float) Math.sqrt(2.0) : (float) (double) k != (float) Math.sqrt(0.5)) return null;
+        Node erf = single(d.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(erf, "Erf")) return null;
+        Node add = single(erf.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(add, "Add") || add.inputs().size() != 2) return null;
+        Double one = scalar(consts, add.input(0).equals(erf.output(0)) ? add.input(1) : add.input(0));
+        if (one == null || one != 1.0) return null;
+        Node m1 = single(add.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(m1, "Mul") || m1.inputs().size() != 2) return null;
+        String other = m1.input(0).equals(add.output(0)) ? m1.input(1) : m1.input(0);
+        if (!other.equals(x)) return null;
+        Node m2 = single(m1.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(m2, "Mul") || m2.inputs().size() != 2) return null;
+        Double half = scalar(consts, m2.input(0).equals(m1.output(0)) ? m2.input(1) : m2.input(0));
+        if (half == null || half != 0.5) return null;
+        chain.addAll(List.of(erf, add, m1, m2));
+        return new Node(d.name(), GELU, DOMAIN, List.of(x), List.of(m2.output(0)), Map.of());
+    }
+
+    /** The value of a one-element float32 constant, else null. */
+    private static Double scalar(Map<String, Tensor> consts, String name) {
+        Tensor t = consts.get(name);
+        if (t == null || t.dtype() != DType.FLOAT32 || t.size() != 1) return null;
+        return t.getDouble(0);
     }
 
     private static boolean isOp(Node n, String op) { return n != null && n.domain().isEmpty() && n.opType().equals(op); }

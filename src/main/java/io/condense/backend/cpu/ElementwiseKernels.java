@@ -53,19 +53,19 @@ final class ElementwiseKernels implements KernelRegistry.Group {
             return OpContext.one(floatOp(s, x -> x.div(n)));
         });
 
-        r.add("Sqrt", c -> OpContext.one(floatOnly(c, x -> Transforms.sqrt(x, true))));
+        r.add("Sqrt", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.SQRT, x -> Transforms.sqrt(x, true))));
         r.add("Exp", c -> OpContext.one(floatOnly(c, x -> Transforms.exp(x, true))));
         r.add("Log", c -> OpContext.one(floatOnly(c, x -> Transforms.log(x, true))));
-        r.add("Reciprocal", c -> OpContext.one(floatOnly(c, x -> x.rdiv(1.0))));
+        r.add("Reciprocal", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.RECIPROCAL, x -> x.rdiv(1.0))));
         r.add("Floor", c -> OpContext.one(floatOnly(c, x -> Transforms.floor(x, true))));
         r.add("Ceil", c -> OpContext.one(floatOnly(c, x -> Transforms.ceil(x, true))));
         r.add("Round", c -> OpContext.one(round(c, c.in(0))));
-        r.add("Erf", c -> OpContext.one(floatOnly(c, ElementwiseKernels::erf)));
+        r.add("Erf", c -> OpContext.one(floatOnly(c, FloatKernels.Unary.ERF, ElementwiseKernels::erf)));
         r.add("Sigmoid", c -> OpContext.one(floatOnly(c, x -> Transforms.sigmoid(x, true))));
         r.add("Tanh", c -> OpContext.one(floatOnly(c, x -> Transforms.tanh(x, true))));
-        r.add("Relu", c -> OpContext.one(signed(c, x -> Transforms.relu(x, true), v -> Math.max(v, 0))));
-        r.add("Neg", c -> OpContext.one(signed(c, INDArray::neg, v -> -v)));
-        r.add("Abs", c -> OpContext.one(signed(c, x -> Transforms.abs(x, true), Math::abs)));
+        r.add("Relu", c -> OpContext.one(signed(c, FloatKernels.Unary.RELU, x -> Transforms.relu(x, true), v -> Math.max(v, 0))));
+        r.add("Neg", c -> OpContext.one(signed(c, FloatKernels.Unary.NEG, INDArray::neg, v -> -v)));
+        r.add("Abs", c -> OpContext.one(signed(c, FloatKernels.Unary.ABS, x -> Transforms.abs(x, true), Math::abs)));
         r.add("LeakyRelu", c -> {
             double alpha = c.attrFloat("alpha", 0.01f);
             return OpContext.one(floatOnly(c, x -> Transforms.leakyRelu(x, alpha, true)));
@@ -85,6 +85,8 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         r.add("Gelu", c -> {
             String approx = c.attrString("approximate", "none");
             if (!approx.equals("none") && !approx.equals("tanh")) throw c.error("unknown approximate '" + approx + "'");
+            INDArray fast = approx.equals("none") ? FloatKernels.unary(FloatKernels.Unary.GELU, c.in(0)) : null;
+            if (fast != null) return OpContext.one(fast);
             return OpContext.one(floatOnly(c, x -> gelu(x, approx.equals("tanh"))));
         });
         r.add("Softmax", c -> OpContext.one(softmax(c, false)));
@@ -132,6 +134,8 @@ final class ElementwiseKernels implements KernelRegistry.Group {
     private static INDArray arith(OpContext c, Arith op, INDArray a, INDArray b, long[] out) {
         DataType dt = a.dataType();
         if (Broadcast.size(out) == 0) return Nd4j.create(dt, out);
+        INDArray fast = FloatKernels.binary(op, a, b, out);
+        if (fast != null) return fast;
         if (dt == DataType.FLOAT || dt == DataType.DOUBLE) {
             if (op == Arith.POW) {
                 INDArray e = b.dataType() == dt ? b : b.castTo(dt);
@@ -234,6 +238,17 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         return floatOp(a, f);
     }
 
+    /** As {@link #floatOnly(OpContext, UnaryOperator)}, float32 through the Java loop {@code fast}. */
+    static INDArray floatOnly(OpContext c, FloatKernels.Unary fast, UnaryOperator<INDArray> f) {
+        INDArray r = FloatKernels.unary(fast, c.in(0));
+        return r != null ? r : floatOnly(c, f);
+    }
+
+    private static INDArray signed(OpContext c, FloatKernels.Unary fast, UnaryOperator<INDArray> f, java.util.function.LongUnaryOperator g) {
+        INDArray r = FloatKernels.unary(fast, c.in(0));
+        return r != null ? r : signed(c, f, g);
+    }
+
     static INDArray floatOp(INDArray a, UnaryOperator<INDArray> f) {
         DataType dt = a.dataType();
         if (Broadcast.isHalf(dt)) return f.apply(a.castTo(DataType.FLOAT)).castTo(dt);
@@ -282,21 +297,7 @@ final class ElementwiseKernels implements KernelRegistry.Group {
         java.nio.ByteBuffer bb = c.data().asNio().order(java.nio.ByteOrder.nativeOrder());
         bb.position((int) (c.offset() * 4));
         bb.slice().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(v, 0, n);
-        for (int i = 0; i < n; i++) {
-            float a = Math.max(-4f, Math.min(4f, v[i]));
-            float a2 = a * a;
-            float p = a2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-            p = a2 * p + -2.10102402082508e-06f;
-            p = a2 * p + -5.69250639462346e-05f;
-            p = a2 * p + -7.34990630326855e-04f;
-            p = a2 * p + -2.95459980854025e-03f;
-            p = a2 * p + -1.60960333262415e-02f;
-            float q = a2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
-            q = a2 * q + -1.68282697438203e-03f;
-            q = a2 * q + -7.37332916720468e-03f;
-            q = a2 * q + -1.42647390514189e-02f;
-            v[i] = a * p / q;
-        }
+        for (int i = 0; i < n; i++) v[i] = FloatKernels.erf(v[i]);
         INDArray z = Nd4j.createUninitialized(DataType.FLOAT, x.shape().clone(), 'c');
         z.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v, 0, n);
         return z;

@@ -49,6 +49,11 @@ final class FusedKernels {
                 float eps = n.attrFloat("epsilon", 1e-5f);
                 return c -> OpContext.one(layerNorm(c, eps));
             }
+            case Fusion.GELU -> {
+                Node gelu = new Node(n.name(), "Gelu", "", n.inputs(), n.outputs(), Map.of());
+                Kernel k = registry.get("", "Gelu"); // float32 runs FloatKernels' fused loop
+                return c -> k.run(new OpContext(gelu, 20, inputs(c), declared(c)));
+            }
             default -> { return null; }
         }
     }

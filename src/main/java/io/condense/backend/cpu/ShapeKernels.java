@@ -132,6 +132,8 @@ final class ShapeKernels implements KernelRegistry.Group {
         long[] os = new long[r];
         for (int i = 0; i < r; i++) os[i] = s[perm[i]];
         if (a.length() == 0) return OpContext.one(Nd4j.create(a.dataType(), os));
+        INDArray fast = FloatKernels.transpose(a, perm);
+        if (fast != null) return OpContext.one(fast);
         return OpContext.one(a.permute(perm).dup('c'));
     }
 
@@ -380,6 +382,8 @@ final class ShapeKernels implements KernelRegistry.Group {
             }
             return OpContext.one(Broadcast.fromLongs(out, os, a.dataType()));
         }
+        INDArray fast = FloatKernels.gather(a, axis, idx, os);
+        if (fast != null) return OpContext.one(fast);
         return OpContext.one(Broadcast.reshape(take(a, axis, idx), os));
     }
 
