@@ -182,13 +182,31 @@ final class DemoCommand implements Callable<Integer> {
             var data = new io.condense.recipe.TextTaskData(TextData.builtinCalibrationText(), tok, tok.description(), 64);
             out.println("data: " + data.describe() + " (shipped in the jar)");
             var r = io.condense.api.Condense.compressor(log, true).run(input, recipe, data, outDir);
+            // latency of both models side by side, alternated in one run, on condense's executor and on ONNX Runtime
+            double[][] lat = {{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
+            String load = "";
+            if (r.model() != null) {
+                out.println("timing float32 and INT8 on cpu and ort (batch 1, sequence 128, alternated) ...");
+                out.flush();
+                var bc = io.condense.bench.BenchConfig.of("cpu,ort", List.of(input, r.model())).withDuration(2.0);
+                var br = io.condense.bench.Bench.run(bc, null);
+                String[] names = {input.getFileName().toString(), r.model().getFileName().toString()};
+                String[] backends = {"cpu", "ort"};
+                for (int b = 0; b < 2; b++) {
+                    for (int k = 0; k < 2; k++) {
+                        var row = br.row(names[k], backends[b], 1);
+                        if (row != null) lat[b][k] = row.latency().medianMs();
+                    }
+                }
+                load = br.loadBefore() + " -> " + br.loadAfter();
+            }
             out.println();
-            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "", "float32", r.model() == null ? "(no model)" : "INT8");
-            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "size", Fmt.bytes(r.input().sizeBytes()), Fmt.bytes(r.output().sizeBytes()));
-            out.printf(Locale.ROOT, "%-34s %14.2f %14.2f%n", "latency, condense CPU (ms, 1 sent.)", r.input().latencyMs(), r.output().latencyMs());
-            out.printf(Locale.ROOT, "%-34s %14s %14s%n", "latency, ONNX Runtime (ms)", "n/a", "n/a");
-            out.printf(Locale.ROOT, "%-34s %14.4f %14.4f%n", "fidelity (mean cosine to float)", r.input().metric(), r.output().metric());
-            out.println("(ONNX Runtime latency needs the ORT backend, which is not in this build.)");
+            out.printf(Locale.ROOT, "%-38s %14s %14s%n", "", "float32", r.model() == null ? "(no model)" : "INT8");
+            out.printf(Locale.ROOT, "%-38s %14s %14s%n", "size", Fmt.bytes(r.input().sizeBytes()), Fmt.bytes(r.output().sizeBytes()));
+            out.printf(Locale.ROOT, "%-38s %14.2f %14.2f%n", "latency, condense CPU (ms, median)", lat[0][0], lat[0][1]);
+            out.printf(Locale.ROOT, "%-38s %14.2f %14.2f%n", "latency, ONNX Runtime CPU (ms, median)", lat[1][0], lat[1][1]);
+            out.printf(Locale.ROOT, "%-38s %14.4f %14.4f%n", "fidelity (mean cosine to float)", r.input().metric(), r.output().metric());
+            if (!load.isEmpty()) out.println("(latency: batch 1, sequence 128, load average " + load + "; compare only on an idle machine)");
             for (String n : r.notes()) out.println("note: " + n);
             if (r.model() != null) out.println("model:  " + r.model());
             if (r.reportHtml() != null) out.println("report: " + r.reportHtml());
