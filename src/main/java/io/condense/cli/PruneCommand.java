@@ -55,18 +55,7 @@ public final class PruneCommand implements Callable<Integer> {
 
     /** Everything a method may use. */
     public record Request(Graph model, PruneCommand options, PrintStream out) {
-        /** {non-zero, total} values of all floating initializers (weights and biases). */
-    static long[] nonZeroParameters(Graph g) {
-        long nz = 0, t = 0;
-        for (Tensor x : g.initializers().values()) {
-            if (!x.dtype().isFloating()) continue;
-            for (float v : x.toFloatArray()) if (v != 0f) nz++;
-            t += x.size();
-        }
-        return new long[] {nz, t};
-    }
-
-    /** Calibration feeds from --data (the training images or a .pb stack). */
+        /** Calibration feeds from --data (the training images or a .pb stack). */
         public Iterable<Map<String, Tensor>> calibration() { return options.calibration(model); }
 
         public double sparsity() { return options.sparsity; }
