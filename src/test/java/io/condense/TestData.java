@@ -4,6 +4,10 @@ import org.junit.jupiter.api.Assumptions;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
 
 /** Locates the shared reference data ({@code ../shared/data} beside the checkout); tests skip when it is absent. */
 public final class TestData {
@@ -46,5 +50,23 @@ public final class TestData {
             Files.move(tmp, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return p;
+    }
+
+    /**
+     * Feeds for a BERT-style model with inputs input_ids / attention_mask / token_type_ids, batch 1, {@code n} tokens:
+     * [CLS] (101), {@code n - 2} seeded random ids in 1000..29999, [SEP] (102); mask all ones, type ids all zero.
+     */
+    public static Map<String, io.condense.ir.Tensor> bertFeeds(int n, long seed) {
+        Random r = new Random(seed);
+        long[] ids = new long[n], mask = new long[n], types = new long[n];
+        ids[0] = 101;
+        for (int i = 1; i < n - 1; i++) ids[i] = 1000 + r.nextInt(29000);
+        ids[n - 1] = 102;
+        Arrays.fill(mask, 1);
+        Map<String, io.condense.ir.Tensor> feeds = new LinkedHashMap<>();
+        feeds.put("input_ids", io.condense.ir.Tensor.of(ids, 1, n));
+        feeds.put("attention_mask", io.condense.ir.Tensor.of(mask, 1, n));
+        feeds.put("token_type_ids", io.condense.ir.Tensor.of(types, 1, n));
+        return feeds;
     }
 }

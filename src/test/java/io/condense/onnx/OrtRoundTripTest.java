@@ -101,17 +101,7 @@ class OrtRoundTripTest {
         Path model = TestData.miniLm();
         assertNotNull(model, "all-minilm-l6-v2.onnx on the test classpath");
         byte[] bytes = Files.readAllBytes(model);
-        int n = 12;
-        Random r = new Random(99);
-        long[] ids = new long[n], mask = new long[n], types = new long[n];
-        ids[0] = 101;
-        for (int i = 1; i < n - 1; i++) ids[i] = 1000 + r.nextInt(29000);
-        ids[n - 1] = 102;
-        Arrays.fill(mask, 1);
-        Map<String, Tensor> feeds = new LinkedHashMap<>();
-        feeds.put("input_ids", Tensor.of(ids, 1, n));
-        feeds.put("attention_mask", Tensor.of(mask, 1, n));
-        feeds.put("token_type_ids", Tensor.of(types, 1, n));
+        Map<String, Tensor> feeds = TestData.bertFeeds(12, 99);
         roundTrip(bytes, feeds, "all-minilm-l6-v2");
     }
 }
