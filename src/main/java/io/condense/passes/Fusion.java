@@ -28,7 +28,9 @@ import java.util.Set;
  * {@code io.condense.FusedMatMul(A, W, bias)} (MatMul, plus bias along the last axis, then the activation).</li>
  * <li>the decomposed layer normalization of exported transformers, {@code ReduceMean(x) -> Sub -> Pow 2 -> ReduceMean
  * -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta} over the last axis, becomes
- * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon}.</li>
+ * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon};</li>
+ * <li>{@code MatMulInteger(A, B constant) -> Cast(float) -> Mul(scale) -> Add(constant [N])} of dynamically
+ * quantized layers becomes {@code io.condense.MatMulIntegerToFloat(A, B, a_zp, b_zp, scale, bias)}.</li>
  * </ul>
  * Only float32 constants that are not graph inputs are folded, and only intermediates with a single reader that
  * are not graph outputs disappear, so the graph's outputs keep their values. The fused node keeps the name of
@@ -42,6 +44,11 @@ public final class Fusion implements GraphPass {
     public static final String LAYER_NORM = "LayerNorm";
     /** Exact (erf) GELU fused from the decomposed x * 0.5 * (1 + erf(x / sqrt 2)) of exported BERT graphs. */
     public static final String GELU = "Gelu";
+    /**
+     * {@code MatMulInteger -> Cast(float) -> Mul(scale) [-> Add(bias)]} of dynamically quantized linear layers:
+     * inputs (A, B, a_zero_point or "", b_zero_point or "", scale[, bias]).
+     */
+    public static final String MATMUL_INTEGER_TO_FLOAT = "MatMulIntegerToFloat";
 
     @Override
     public String name() { return "fusion"; }
@@ -154,6 +161,17 @@ public final class Fusion implements GraphPass {
             replace.put(n, gl);
             removed.addAll(chain);
         }
+        for (Node n : g.nodes()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            List<Node> chain = new ArrayList<>();
+            Node mi = matMulIntegerToFloat(n, consts, consumers, outputs, subgraphReads, types, chain);
+            if (mi == null) continue;
+            boolean clash = false;
+            for (Node c : chain) clash |= removed.contains(c) || replace.containsKey(c);
+            if (clash) continue;
+            replace.put(n, mi);
+            removed.addAll(chain);
+        }
         if (replace.isEmpty()) return g;
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -250,6 +268,58 @@ public final class Fusion implements GraphPass {
         if (half == null || half != 0.5) return null;
         chain.addAll(List.of(erf, add, m1, m2));
         return new Node(d.name(), GELU, DOMAIN, List.of(x), List.of(m2.output(0)), Map.of());
+    }
+
+    /**
+     * The fused node for {@code MatMulInteger(A, B constant 2-D, a_zp, b_zp) -> Cast(to float) -> Mul(S) [-> Add(bias
+     * constant)]} starting at {@code mm} (chain: its other nodes), or null. S is any float32 value with a static shape
+     * of one element or one per output column (the dynamic-quantization scale product); the bias is one float32 per
+     * output column. The fused node computes float(acc) * S + bias per element, rounding after each operation as
+     * the nodes do, so its values are those of the chain.
+     */
+    private static Node matMulIntegerToFloat(Node mm, Map<String, Tensor> consts, Map<String, List<Node>> consumers,
+                                             Set<String> outputs, Set<String> subgraphReads, Map<String, TensorType> types,
+                                             List<Node> chain) {
+        if (!isOp(mm, "MatMulInteger") || mm.inputs().size() < 2 || mm.outputs().size() != 1) return null;
+        Tensor w = consts.get(mm.input(1));
+        if (w == null || w.shape().length != 2 || (w.dtype() != DType.INT8 && w.dtype() != DType.UINT8)) return null;
+        TensorType ta = types.get(mm.input(0));
+        if (ta == null || !ta.hasRank() || ta.dims().size() < 2) return null;
+        int outRank = ta.dims().size();
+        long cols = w.shape()[1];
+        Node cast = single(mm.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(cast, "Cast") || cast.attrLong("to", 0) != DType.FLOAT32.onnxCode()) return null;
+        Node mul = single(cast.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(mul, "Mul") || mul.inputs().size() != 2) return null;
+        String sName = mul.input(0).equals(cast.output(0)) ? mul.input(1) : mul.input(0);
+        if (sName.equals(cast.output(0))) return null;
+        TensorType ts = types.get(sName);
+        if (ts == null || ts.dtype() != DType.FLOAT32 || !ts.hasRank() || ts.dims().size() > outRank) return null;
+        long[] ss = new long[ts.dims().size()];
+        long sSize = 1;
+        for (int i = 0; i < ss.length; i++) {
+            if (!ts.dims().get(i).isKnown()) return null;
+            ss[i] = ts.dims().get(i).value();
+            sSize *= ss[i];
+        }
+        if (sSize != 1 && !perChannel(ss, cols, outRank, false)) return null;
+        chain.add(cast);
+        chain.add(mul);
+        String y = mul.output(0);
+        List<String> ins = new ArrayList<>();
+        for (int i = 0; i < 4; i++) ins.add(mm.hasInput(i) ? mm.input(i) : "");
+        ins.add(sName);
+        Node add = single(y, consumers, outputs, subgraphReads);
+        if (isOp(add, "Add") && add.inputs().size() == 2) {
+            String bName = add.input(0).equals(y) ? add.input(1) : add.input(0);
+            Tensor bias = consts.get(bName);
+            if (!bName.equals(y) && bias != null && bias.dtype() == DType.FLOAT32 && perChannel(bias.shape(), cols, outRank, false)) {
+                chain.add(add);
+                y = add.output(0);
+                ins.add(bName);
+            }
+        }
+        return new Node(mm.name(), MATMUL_INTEGER_TO_FLOAT, DOMAIN, ins, List.of(y), Map.of());
     }
 
     /** The value of a one-element float32 constant, else null. */

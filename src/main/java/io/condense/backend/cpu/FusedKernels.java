@@ -54,7 +54,63 @@ final class FusedKernels {
                 Kernel k = registry.get("", "Gelu"); // float32 runs FloatKernels' fused loop
                 return c -> k.run(new OpContext(gelu, 20, inputs(c), declared(c)));
             }
+            case Fusion.MATMUL_INTEGER_TO_FLOAT -> {
+                Node mm = new Node(n.name(), "MatMulInteger", "", n.inputs().subList(0, 4), n.outputs(), Map.of());
+                return new IntToFloatK(mm, opset);
+            }
             default -> { return null; }
+        }
+    }
+
+    /**
+     * {@link Fusion#MATMUL_INTEGER_TO_FLOAT}: the exact int32 product ({@link IntMatMul}, oneDNN where it applies),
+     * then float(acc) * scale + bias per element in one pass, each operation rounded to float32 as the Cast, Mul and
+     * Add nodes it replaces round (Java evaluates {@code a * b + c} as two float operations, never as an FMA).
+     */
+    private static final class IntToFloatK implements Kernel {
+        private final Node mm;
+        private final int opset;
+        private final Cache biasCache = new Cache();
+
+        IntToFloatK(Node mm, int opset) {
+            this.mm = mm;
+            this.opset = opset;
+        }
+
+        @Override
+        public INDArray[] run(OpContext c) {
+            INDArray a = c.in(0), b = c.in(1), az = c.opt(2), bz = c.opt(3), s = c.in(4), bias = c.opt(5);
+            OpContext cc = new OpContext(mm, opset, new INDArray[] {a, b, az, bz}, Arrays.copyOf(declared(c), 4));
+            long[] shape = IntMatMul.outShape(cc, a.shape(), b.shape());
+            int n = (int) shape[shape.length - 1];
+            float[] sv = floats(s);
+            float[] bv = bias == null ? null : biasCache.get(bias);
+            if (sv.length != 1 && sv.length != n) throw c.error("scale must have 1 or " + n + " values, has " + sv.length);
+            if (bv != null && bv.length != n) throw c.error("bias must have " + n + " values, has " + bv.length);
+            INDArray acc = IntMatMul.dnnlRows(cc, a, az, b, bz);
+            java.nio.IntBuffer ib = null;
+            int[] accv = null;
+            if (acc != null) ib = acc.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+            else accv = IntMatMul.matmul(cc, a, az, b, bz);
+            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+            long total = y.length();
+            if (total == 0) return OpContext.one(y);
+            java.nio.FloatBuffer out = y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            int rows = (int) (total / n);
+            int[] row = new int[n];
+            float[] f = new float[n];
+            float s0 = sv[0];
+            boolean perCol = sv.length != 1;
+            for (int r = 0; r < rows; r++) {
+                int o = r * n;
+                if (ib != null) ib.get(o, row);
+                else System.arraycopy(accv, o, row, 0, n);
+                if (perCol) for (int j = 0; j < n; j++) f[j] = (float) row[j] * sv[j];
+                else for (int j = 0; j < n; j++) f[j] = (float) row[j] * s0;
+                if (bv != null) for (int j = 0; j < n; j++) f[j] = f[j] + bv[j];
+                out.put(o, f);
+            }
+            return OpContext.one(y);
         }
     }
 
@@ -273,5 +329,8 @@ final class FusedKernels {
         return Transforms.relu(y, !fresh(y, ins));
     }
 
-    static List<String> ops() { return List.of(Fusion.DOMAIN + "." + Fusion.FUSED_CONV, Fusion.DOMAIN + "." + Fusion.FUSED_MATMUL); }
+    static List<String> ops() {
+        return List.of(Fusion.DOMAIN + "." + Fusion.FUSED_CONV, Fusion.DOMAIN + "." + Fusion.FUSED_MATMUL,
+                Fusion.DOMAIN + "." + Fusion.MATMUL_INTEGER_TO_FLOAT);
+    }
 }

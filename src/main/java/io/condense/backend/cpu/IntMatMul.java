@@ -47,6 +47,39 @@ final class IntMatMul {
         return r;
     }
 
+    /**
+     * MatMulInteger's int32 result as a new INT32 array: through oneDNN's VNNI GEMM straight into the array's
+     * memory when {@link #dnnlRows} applies, else {@link #matmul}.
+     */
+    static INDArray matmulArray(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
+        long[] shape = outShape(ctx, a.shape(), b.shape());
+        INDArray r = dnnlRows(ctx, a, az, b, bz);
+        if (r != null) return r.reshape('c', shape);
+        return QuantKernels.intsOut(matmul(ctx, a, az, b, bz), shape, io.condense.ir.DType.INT32);
+    }
+
+    /**
+     * (a - az) x (b - bz) as a new INT32 [rows of a, N] array computed by oneDNN, or null where that path does not
+     * apply: it needs a VNNI CPU ({@link DnnlGemm#available}), dense uint8 A of rank >= 2 with a scalar zero point,
+     * 2-D int8 B (shared by every batch) with one zero point for all columns.
+     */
+    static INDArray dnnlRows(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
+        if (!DnnlGemm.available() || a.dataType() != DataType.UBYTE || b.dataType() != DataType.BYTE) return null;
+        if (a.rank() < 2 || b.rank() != 2 || (az != null && az.length() != 1)) return null;
+        long k = b.size(0), n = b.size(1);
+        if (a.size(-1) != k || k == 0 || n == 0 || a.length() == 0) return null;
+        long rows = a.length() / k;
+        if (rows * Math.max(k, n) > Integer.MAX_VALUE || k * n > Integer.MAX_VALUE) return null;
+        PreparedB pb = prepareB(ctx, b, bz, (int) n);
+        if (!pb.uniformZero) return null;
+        INDArray ad = Nd.contiguous(a);
+        if (!DnnlGemm.denseUint8(ad)) return null;
+        int ao = az == null ? 0 : QuantKernels.ints(az)[0];
+        INDArray c = Nd4j.createUninitialized(DataType.INT, new long[] {rows, n}, 'c');
+        DnnlGemm.u8s8s32(ad.data().addressPointer(), 0, ao, pb.s8(b), pb.zero0, c.data().addressPointer(), (int) rows, (int) k, (int) n);
+        return c;
+    }
+
     /** Exact (a - az) @ (b - bz); az scalar or per row of a (M values), bz scalar or per column of b (N values). */
     static int[] matmul(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
         long[] as = a.shape(), bs = b.shape();
@@ -125,13 +158,27 @@ final class IntMatMul {
         final WeakReference<INDArray> b, bz;
         final int[] bv;
         final long maxCol;
+        /** Whether every column has the same zero point, and that zero point (column 0's). */
+        final boolean uniformZero;
+        final int zero0;
         INDArray f, d;
+        org.bytedeco.javacpp.BytePointer s8;
 
-        PreparedB(INDArray b, INDArray bz, int[] bv, long maxCol) {
+        PreparedB(INDArray b, INDArray bz, int[] bv, long maxCol, int[] bzv) {
             this.b = new WeakReference<>(b);
             this.bz = bz == null ? null : new WeakReference<>(bz);
             this.bv = bv;
             this.maxCol = maxCol;
+            boolean u = true;
+            for (int z : bzv) u &= z == bzv[0];
+            this.uniformZero = u;
+            this.zero0 = bzv[0];
+        }
+
+        /** B's int8 values in native memory, for oneDNN (b is the array this was prepared from). */
+        synchronized org.bytedeco.javacpp.BytePointer s8(INDArray b) {
+            if (s8 == null) s8 = DnnlGemm.nativeBytes((byte[]) Nd.toTensor(b, null).data());
+            return s8;
         }
 
         synchronized INDArray matrix(int k, int n, boolean useFloat) {
@@ -157,7 +204,7 @@ final class IntMatMul {
         }
         long maxCol = 0;
         for (long c : colSum) maxCol = Math.max(maxCol, c);
-        p = new PreparedB(b, bz, bv, maxCol);
+        p = new PreparedB(b, bz, bv, maxCol, bzv);
         CACHE.put(ctx.node(), p);
         return p;
     }

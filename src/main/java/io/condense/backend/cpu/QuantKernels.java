@@ -8,6 +8,7 @@ import io.condense.ir.DType;
 import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
 
@@ -203,7 +204,7 @@ final class QuantKernels implements KernelRegistry.Group {
      * Runtime does) and zero point saturate(round(-min / scale)), rounding half to even.
      */
     private static INDArray[] dynamicQuantizeLinear(OpContext ctx) {
-        float[] x = Nd.floats(ctx.in(0));
+        float[] x = ConvOps.floatsOf(ctx.in(0));
         float lo = 0, hi = 0;
         for (float v : x) {
             if (v < lo) lo = v;
@@ -212,10 +213,18 @@ final class QuantKernels implements KernelRegistry.Group {
         float scale = hi == lo ? 1f : (hi - lo) / 255f;
         float zf = (float) Math.rint(Math.max(0, Math.min(255, (0 - lo) / scale)));
         int z = (int) zf;
-        int[] q = new int[x.length];
-        for (int i = 0; i < x.length; i++) q[i] = quantize(x[i], scale, z, 0, 255);
-        return new INDArray[] {intsOut(q, ctx.in(0).shape(), DType.UINT8), Nd.of(new float[] {scale}, new long[0]),
-                intsOut(new int[] {z}, new long[0], DType.UINT8)};
+        // quantize(v, scale, z, 0, 255), written out so that the loop vectorizes and needs no int[] in between
+        byte[] q = new byte[x.length];
+        float fmin = -z, fmax = 255 - z;
+        for (int i = 0; i < x.length; i++) {
+            float f = x[i] / scale;
+            f = f < fmin ? fmin : f > fmax ? fmax : f;
+            q[i] = (byte) ((int) ((f + ROUND_MAGIC) - ROUND_MAGIC) + z);
+        }
+        INDArray y = x.length == 0 ? Nd4j.create(DataType.UBYTE, ctx.in(0).shape())
+                : Nd4j.createUninitialized(DataType.UBYTE, ctx.in(0).shape(), 'c');
+        if (x.length > 0) y.data().asNio().put(q);
+        return new INDArray[] {y, Nd.of(new float[] {scale}, new long[0]), intsOut(new int[] {z}, new long[0], DType.UINT8)};
     }
 
     /**
@@ -281,9 +290,7 @@ final class QuantKernels implements KernelRegistry.Group {
     }
 
     private static INDArray[] matMulInteger(OpContext ctx) {
-        INDArray a = ctx.in(0), b = ctx.in(1);
-        int[] acc = IntMatMul.matmul(ctx, a, ctx.opt(2), b, ctx.opt(3));
-        return OpContext.one(intsOut(acc, IntMatMul.outShape(ctx, a.shape(), b.shape()), DType.INT32));
+        return OpContext.one(IntMatMul.matmulArray(ctx, ctx.in(0), ctx.opt(2), ctx.in(1), ctx.opt(3)));
     }
 
     private static INDArray[] qlinearMatMul(OpContext ctx) {
