@@ -50,6 +50,17 @@ public final class Fusion implements GraphPass {
      */
     public static final String MATMUL_INTEGER_TO_FLOAT = "MatMulIntegerToFloat";
 
+    /** Which fusions run; {@code integerMatMul} off leaves MatMulInteger chains as they are (for comparisons). */
+    public record Config(boolean integerMatMul) {
+        public static Config defaults() { return new Config(true); }
+    }
+
+    private final Config config;
+
+    public Fusion() { this(Config.defaults()); }
+
+    public Fusion(Config config) { this.config = java.util.Objects.requireNonNull(config, "config"); }
+
     @Override
     public String name() { return "fusion"; }
 
@@ -161,7 +172,7 @@ public final class Fusion implements GraphPass {
             replace.put(n, gl);
             removed.addAll(chain);
         }
-        for (Node n : g.nodes()) {
+        for (Node n : config.integerMatMul() ? g.nodes() : List.<Node>of()) {
             if (removed.contains(n) || replace.containsKey(n)) continue;
             List<Node> chain = new ArrayList<>();
             Node mi = matMulIntegerToFloat(n, consts, consumers, outputs, subgraphReads, types, chain);
