@@ -30,7 +30,9 @@ import java.util.Set;
  * -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta} over the last axis, becomes
  * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon};</li>
  * <li>{@code MatMulInteger(A, B constant) -> Cast(float) -> Mul(scale) -> Add(constant [N])} of dynamically
- * quantized layers becomes {@code io.condense.MatMulIntegerToFloat(A, B, a_zp, b_zp, scale, bias)}.</li>
+ * quantized layers becomes {@code io.condense.MatMulIntegerToFloat(A, B, a_zp, b_zp, scale, bias)};</li>
+ * <li>{@code QuantizeLinear -> DequantizeLinear} on activations (scalar constant scales and zero points) becomes
+ * {@code io.condense.QuantizeDequantize}, one pass over the float values instead of two through an int8 tensor.</li>
  * </ul>
  * Only float32 constants that are not graph inputs are folded, and only intermediates with a single reader that
  * are not graph outputs disappear, so the graph's outputs keep their values. The fused node keeps the name of
@@ -49,9 +51,17 @@ public final class Fusion implements GraphPass {
      * inputs (A, B, a_zero_point or "", b_zero_point or "", scale[, bias]).
      */
     public static final String MATMUL_INTEGER_TO_FLOAT = "MatMulIntegerToFloat";
+    /**
+     * {@code QuantizeLinear -> DequantizeLinear} with one-element constant scales and zero points (the activation
+     * pairs of QDQ models): inputs (x, q_scale, q_zero_point, dq_scale, dq_zero_point or ""), float32 out.
+     */
+    public static final String FAKE_QUANT = "QuantizeDequantize";
 
-    /** Which fusions run; {@code integerMatMul} off leaves MatMulInteger chains as they are (for comparisons). */
-    public record Config(boolean integerMatMul) {
+    /**
+     * Which fusions run; {@code quantized} off leaves the quantized-op chains (MatMulInteger -> Cast -> Mul -> Add,
+     * QuantizeLinear -> DequantizeLinear) as they are (tests compare both).
+     */
+    public record Config(boolean quantized) {
         public static Config defaults() { return new Config(true); }
     }
 
@@ -172,7 +182,7 @@ public final class Fusion implements GraphPass {
             replace.put(n, gl);
             removed.addAll(chain);
         }
-        for (Node n : config.integerMatMul() ? g.nodes() : List.<Node>of()) {
+        for (Node n : config.quantized() ? g.nodes() : List.<Node>of()) {
             if (removed.contains(n) || replace.containsKey(n)) continue;
             List<Node> chain = new ArrayList<>();
             Node mi = matMulIntegerToFloat(n, consts, consumers, outputs, subgraphReads, types, chain);
@@ -182,6 +192,16 @@ public final class Fusion implements GraphPass {
             if (clash) continue;
             replace.put(n, mi);
             removed.addAll(chain);
+        }
+        for (Node n : config.quantized() ? g.nodes() : List.<Node>of()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            TensorType tx = n.inputs().isEmpty() ? null : types.get(n.input(0));
+            if (tx == null || tx.dtype() != DType.FLOAT32) continue;
+            Node dq = fakeQuantPartner(n, consts, consumers, outputs, subgraphReads);
+            if (dq == null || removed.contains(dq) || replace.containsKey(dq)) continue;
+            List<String> ins = List.of(n.input(0), n.input(1), n.input(2), dq.input(1), dq.hasInput(2) ? dq.input(2) : "");
+            replace.put(n, new Node(n.name(), FAKE_QUANT, DOMAIN, ins, List.of(dq.output(0)), Map.of()));
+            removed.add(dq);
         }
         if (replace.isEmpty()) return g;
         List<Node> nodes = new ArrayList<>();
@@ -331,6 +351,27 @@ public final class Fusion implements GraphPass {
             }
         }
         return new Node(mm.name(), MATMUL_INTEGER_TO_FLOAT, DOMAIN, ins, List.of(y), Map.of());
+    }
+
+    /**
+     * The DequantizeLinear that alone reads the output of QuantizeLinear {@code q}, when both use one-element
+     * constant scales and zero points (the activation pairs of QDQ models) and {@code q} has an INT8/UINT8 zero point;
+     * else null.
+     */
+    private static Node fakeQuantPartner(Node q, Map<String, Tensor> consts, Map<String, List<Node>> consumers,
+                                         Set<String> outputs, Set<String> subgraphReads) {
+        if (!isOp(q, "QuantizeLinear") || q.inputs().size() != 3 || q.outputs().size() != 1 || !q.hasInput(2)) return null;
+        if (q.attrLong("block_size", 0) != 0) return null;
+        Tensor qs = consts.get(q.input(1)), qz = consts.get(q.input(2));
+        if (qs == null || qz == null || qs.size() != 1 || qz.size() != 1 || qs.dtype() != DType.FLOAT32) return null;
+        if (qz.dtype() != DType.INT8 && qz.dtype() != DType.UINT8) return null;
+        Node dq = single(q.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(dq, "DequantizeLinear") || !dq.input(0).equals(q.output(0)) || dq.outputs().size() != 1) return null;
+        if (dq.attrLong("block_size", 0) != 0) return null;
+        Tensor ds = consts.get(dq.input(1)), dz = dq.hasInput(2) ? consts.get(dq.input(2)) : null;
+        if (ds == null || ds.size() != 1 || ds.dtype() != DType.FLOAT32) return null;
+        if (dq.hasInput(2) && (dz == null || dz.size() != 1 || dz.dtype() != qz.dtype())) return null;
+        return dq;
     }
 
     /** The value of a one-element float32 constant, else null. */

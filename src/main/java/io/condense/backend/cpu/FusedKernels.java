@@ -58,8 +58,32 @@ final class FusedKernels {
                 Node mm = new Node(n.name(), "MatMulInteger", "", n.inputs().subList(0, 4), n.outputs(), Map.of());
                 return new IntToFloatK(mm, opset);
             }
+            case Fusion.FAKE_QUANT -> {
+                return FusedKernels::quantizeDequantize;
+            }
             default -> { return null; }
         }
+    }
+
+    /**
+     * {@link Fusion#FAKE_QUANT}: DequantizeLinear(QuantizeLinear(x)) per element, (saturate(round_half_even(x / qs)
+     * + qz) - dz) * ds with the quantized type taken from qz, the same float operations as the two kernels
+     * ({@link QuantKernels#quantize}, then the dequantization's float(q - z) * s).
+     */
+    static INDArray[] quantizeDequantize(OpContext c) {
+        INDArray x = c.in(0);
+        if (x.dataType() != DataType.FLOAT) throw c.error("expects a float32 input, got " + x.dataType());
+        float qs = floats(c.in(1))[0], ds = floats(c.in(3))[0];
+        int[] qzv = QuantKernels.ints(c.in(2));
+        int qz = qzv[0], dz = c.has(4) ? QuantKernels.ints(c.in(4))[0] : 0;
+        DType t = Nd.fromNd(c.in(2).dataType());
+        long lo = t.minValue(), hi = t.maxValue();
+        if (x.length() == 0) return OpContext.one(Nd4j.create(DataType.FLOAT, x.shape()));
+        float[] v = floats(x);
+        for (int i = 0; i < v.length; i++) v[i] = (float) (QuantKernels.quantize(v[i], qs, qz, lo, hi) - dz) * ds;
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
+        y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v);
+        return OpContext.one(y);
     }
 
     /**
@@ -331,6 +355,6 @@ final class FusedKernels {
 
     static List<String> ops() {
         return List.of(Fusion.DOMAIN + "." + Fusion.FUSED_CONV, Fusion.DOMAIN + "." + Fusion.FUSED_MATMUL,
-                Fusion.DOMAIN + "." + Fusion.MATMUL_INTEGER_TO_FLOAT);
+                Fusion.DOMAIN + "." + Fusion.MATMUL_INTEGER_TO_FLOAT, Fusion.DOMAIN + "." + Fusion.FAKE_QUANT);
     }
 }

@@ -236,4 +236,71 @@ class Int8MatMulTest {
             if (level == OrtSession.SessionOptions.OptLevel.NO_OPT) assertTrue(cos > 0.995, "MiniLM INT8 vs ORT " + level + ": min token cosine " + cos);
         }
     }
+
+    /** Images for the 28x28 single-channel CNNs, seeded. */
+    private static Tensor images(long seed, int n) {
+        Random r = new Random(seed);
+        float[] d = new float[n * 784];
+        for (int i = 0; i < d.length; i++) d[i] = r.nextFloat();
+        return Tensor.of(d, n, 1, 28, 28);
+    }
+
+    /** The optimized session with and without the quantized-op fusions gives the same bits on {@code g}. */
+    private static void sameBitsQdq(Graph g, Map<String, Tensor> feeds, String what) {
+        Graph opt = SessionOptimizer.optimize(g, KernelRegistry.standard());
+        long pairs = opt.nodes().stream().filter(x -> x.opType().equals(Fusion.FAKE_QUANT)).count();
+        long left = opt.nodes().stream().filter(x -> x.opType().equals("QuantizeLinear")).count();
+        System.out.printf("%s: %d QuantizeLinear -> DequantizeLinear pairs fused, %d QuantizeLinear left%n", what, pairs, left);
+        assertTrue(pairs > 0, what + ": pairs fused");
+        assertEquals(0, left, what + ": every activation pair is fused");
+        Map<String, Tensor> plain, fast;
+        try (Session s = new CpuSession(g, KernelRegistry.standard(), new Fusion(new Fusion.Config(false)))) {
+            plain = s.run(feeds);
+        }
+        try (Session s = new CpuSession(g, KernelRegistry.standard(), true)) {
+            fast = s.run(feeds);
+        }
+        for (ValueInfo o : g.outputs()) {
+            assertArrayEquals((float[]) plain.get(o.name()).data(), (float[]) fast.get(o.name()).data(), what + " " + o.name());
+        }
+    }
+
+    @Test
+    void qdqCnnsSameBitsWithFusedQuantizeDequantize() {
+        io.condense.quant.QuantConfig cfg = io.condense.quant.QuantConfig.defaults();
+        for (String m : List.of("lenet5", "resnet-small")) {
+            Graph f = m.equals("lenet5") ? io.condense.train.Models.lenet5(1) : io.condense.train.Models.resnetSmall(1);
+            Tensor calib = images(1, 8);
+            Graph q = new io.condense.quant.PtqPass(cfg, List.of(Map.of(f.inputs().get(0).name(), calib)), null).apply(f);
+            sameBitsQdq(q, Map.of(q.inputs().get(0).name(), images(2, 3)), m + " QDQ INT8");
+        }
+        Graph mnist = OnnxImporter.load(TestData.require("onnx/models/mnist-8/model.onnx"));
+        mnist = new io.condense.passes.OpsetConversion(13).apply(mnist);
+        String in = mnist.inputs().get(0).name();
+        Tensor x = images(3, 1);
+        float[] xv = (float[]) x.data();
+        for (int i = 0; i < xv.length; i++) xv[i] *= 255f;
+        Graph q = new io.condense.quant.PtqPass(cfg, List.of(Map.of(in, x)), null).apply(mnist);
+        sameBitsQdq(q, Map.of(in, x), "mnist-8 QDQ INT8");
+    }
+
+    @Test
+    void quantizeDequantizeMatchesOnnxRuntime() throws Exception {
+        // ties at .5 steps, values beyond both saturation bounds, zeros; int8 and uint8 with non-zero zero points
+        float[] v = new float[4000];
+        for (int i = 0; i < v.length; i++) v[i] = i % 7 == 0 ? (i - 2000) * 0.05f : (float) (RNG.nextGaussian() * 4);
+        for (DType t : List.of(DType.INT8, DType.UINT8)) {
+            int z = t == DType.INT8 ? -3 : 100;
+            Graph g = Graph.builder().name("qdq").opset("", 13).irVersion(7)
+                    .addInput(new ValueInfo("x", new TensorType(DType.FLOAT32, List.of(io.condense.ir.Dim.of(4000)))))
+                    .initializer("s", Tensor.of(new float[] {0.1f})).initializer("z", Tensor.of(t, new long[0], new byte[] {(byte) z}))
+                    .addNode(new Node("q", "QuantizeLinear", "", List.of("x", "s", "z"), List.of("xq"), Map.of()))
+                    .addNode(new Node("dq", "DequantizeLinear", "", List.of("xq", "s", "z"), List.of("y"), Map.of()))
+                    .addOutput(new ValueInfo("y", new TensorType(DType.FLOAT32, null))).build();
+            assertEquals(1, SessionOptimizer.optimize(g, KernelRegistry.standard()).nodes().size(), "fused");
+            Map<String, Tensor> feeds = Map.of("x", Tensor.of(v, 4000));
+            Tensor want = OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.NO_OPT).get("y");
+            assertArrayEquals((float[]) want.data(), (float[]) run(g, feeds, true).get("y").data(), t + ": fused Q->DQ vs ORT");
+        }
+    }
 }
