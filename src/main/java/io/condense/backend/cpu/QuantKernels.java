@@ -204,28 +204,45 @@ final class QuantKernels implements KernelRegistry.Group {
      * Runtime does) and zero point saturate(round(-min / scale)), rounding half to even.
      */
     private static INDArray[] dynamicQuantizeLinear(OpContext ctx) {
-        float[] x = ConvOps.floatsOf(ctx.in(0));
+        INDArray in = ctx.in(0);
+        int n = (int) in.length();
+        Scratch sc = SCRATCH.get();
+        float[] x = sc.floats(n);
+        INDArray d = ConvOps.dense(in.dataType() == DataType.FLOAT ? in : in.castTo(DataType.FLOAT));
+        java.nio.FloatBuffer fb = d.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        fb.position((int) d.offset());
+        fb.get(x, 0, n);
         float lo = 0, hi = 0;
-        for (float v : x) {
+        for (int i = 0; i < n; i++) {
+            float v = x[i];
             if (v < lo) lo = v;
             if (v > hi) hi = v;
         }
         float scale = hi == lo ? 1f : (hi - lo) / 255f;
         float zf = (float) Math.rint(Math.max(0, Math.min(255, (0 - lo) / scale)));
         int z = (int) zf;
-        // quantize(v, scale, z, 0, 255), written out so that the loop vectorizes and needs no int[] in between
-        byte[] q = new byte[x.length];
+        // quantize(v, scale, z, 0, 255) in two loops that vectorize: clamp(v / scale) + ROUND_MAGIC (rounds half to
+        // even; NaN stays NaN through Math.min/max as through the comparisons, and gives z), then - ROUND_MAGIC + z
         float fmin = -z, fmax = 255 - z;
-        for (int i = 0; i < x.length; i++) {
-            float f = x[i] / scale;
-            f = f < fmin ? fmin : f > fmax ? fmax : f;
-            q[i] = (byte) ((int) ((f + ROUND_MAGIC) - ROUND_MAGIC) + z);
-        }
-        INDArray y = x.length == 0 ? Nd4j.create(DataType.UBYTE, ctx.in(0).shape())
-                : Nd4j.createUninitialized(DataType.UBYTE, ctx.in(0).shape(), 'c');
-        if (x.length > 0) y.data().asNio().put(q);
+        for (int i = 0; i < n; i++) x[i] = Math.min(Math.max(x[i] / scale, fmin), fmax) + ROUND_MAGIC;
+        byte[] q = sc.bytes(n);
+        for (int i = 0; i < n; i++) q[i] = (byte) ((int) (x[i] - ROUND_MAGIC) + z);
+        INDArray y = n == 0 ? Nd4j.create(DataType.UBYTE, in.shape()) : Nd4j.createUninitialized(DataType.UBYTE, in.shape(), 'c');
+        if (n > 0) y.data().asNio().put(q, 0, n);
         return new INDArray[] {y, Nd.of(new float[] {scale}, new long[0]), intsOut(new int[] {z}, new long[0], DType.UINT8)};
     }
+
+    /** Per-thread scratch arrays of the Java loop kernels (grown, never shrunk). */
+    private static final class Scratch {
+        private float[] f = new float[0];
+        private byte[] b = new byte[0];
+
+        float[] floats(int n) { return f.length >= n ? f : (f = new float[n]); }
+
+        byte[] bytes(int n) { return b.length >= n ? b : (b = new byte[n]); }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
      * com.microsoft MatMulNBits: Y = A x dequant(B)^T (+ bias), B uint8 [N, k_blocks, block_size * bits / 8] codes packed

@@ -303,4 +303,38 @@ class Int8MatMulTest {
             assertArrayEquals((float[]) want.data(), (float[]) run(g, feeds, true).get("y").data(), t + ": fused Q->DQ vs ORT");
         }
     }
+
+    @Test
+    void dynamicQuantizeLinearMatchesOnnxRuntime() throws Exception {
+        // ranges where scale is exactly 1 (ties at k + 0.5 round half to even), all positive, all negative, all zero,
+        // and gaussian data; sizes below and above the loops' vector width
+        List<float[]> cases = new java.util.ArrayList<>();
+        float[] ties = new float[1001];
+        for (int i = 0; i < ties.length; i++) ties[i] = i == 0 ? 0f : i == 1 ? 255f : (i % 255) + 0.5f;
+        cases.add(ties);
+        float[] shifted = new float[777];
+        for (int i = 0; i < shifted.length; i++) shifted[i] = i == 0 ? -51f : i == 1 ? 204f : (i % 250) - 50.5f;
+        cases.add(shifted);
+        float[] pos = new float[300], neg = new float[300], gauss = new float[49152];
+        for (int i = 0; i < pos.length; i++) {
+            pos[i] = 0.1f + RNG.nextFloat() * 7;
+            neg[i] = -0.1f - RNG.nextFloat() * 3;
+        }
+        for (int i = 0; i < gauss.length; i++) gauss[i] = (float) (RNG.nextGaussian() * 2.5);
+        cases.addAll(List.of(pos, neg, new float[5], gauss, new float[] {3f}));
+        for (float[] v : cases) {
+            Graph g = Graph.builder().name("dql").opset("", 13).irVersion(7)
+                    .addInput(new ValueInfo("x", new TensorType(DType.FLOAT32, List.of(io.condense.ir.Dim.of(v.length)))))
+                    .addNode(new Node("dql", "DynamicQuantizeLinear", "", List.of("x"), List.of("y", "s", "z"), Map.of()))
+                    .addOutput(new ValueInfo("y", new TensorType(DType.UINT8, null)))
+                    .addOutput(new ValueInfo("s", new TensorType(DType.FLOAT32, null)))
+                    .addOutput(new ValueInfo("z", new TensorType(DType.UINT8, null))).build();
+            Map<String, Tensor> feeds = Map.of("x", Tensor.of(v, v.length));
+            Map<String, Tensor> want = OrtTestSupport.run(OnnxExporter.toBytes(g), feeds, 1, OrtSession.SessionOptions.OptLevel.NO_OPT);
+            Map<String, Tensor> got = run(g, feeds, true);
+            for (String k : List.of("y", "s", "z")) {
+                io.condense.TensorAssert.assertClose(want.get(k), got.get(k), 0, 0, "DynamicQuantizeLinear of " + v.length + " values: " + k);
+            }
+        }
+    }
 }
