@@ -111,15 +111,17 @@ final class FusedKernels {
             float[] bv = bias == null ? null : biasCache.get(bias);
             if (sv.length != 1 && sv.length != n) throw c.error("scale must have 1 or " + n + " values, has " + sv.length);
             if (bv != null && bv.length != n) throw c.error("bias must have " + n + " values, has " + bv.length);
-            INDArray acc = IntMatMul.dnnlRows(cc, a, az, b, bz);
+            long total = 1;
+            for (long d : shape) total *= d;
+            if (total == 0) return OpContext.one(Nd4j.create(DataType.FLOAT, shape));
+            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+            java.nio.ByteBuffer yb = y.data().asNio().order(java.nio.ByteOrder.nativeOrder());
             java.nio.IntBuffer ib = null;
             int[] accv = null;
-            if (acc != null) ib = acc.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+            // oneDNN writes the int32 accumulators into y's own memory; each row is read out before it is overwritten
+            if (IntMatMul.dnnlInto(cc, a, az, b, bz, y)) ib = yb.asIntBuffer();
             else accv = IntMatMul.matmul(cc, a, az, b, bz);
-            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
-            long total = y.length();
-            if (total == 0) return OpContext.one(y);
-            java.nio.FloatBuffer out = y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            java.nio.FloatBuffer out = yb.asFloatBuffer();
             int rows = (int) (total / n);
             int[] row = new int[n];
             float[] f = new float[n];

@@ -64,20 +64,37 @@ final class IntMatMul {
      * 2-D int8 B (shared by every batch) with one zero point for all columns.
      */
     static INDArray dnnlRows(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
-        if (!DnnlGemm.available() || a.dataType() != DataType.UBYTE || b.dataType() != DataType.BYTE) return null;
-        if (a.rank() < 2 || b.rank() != 2 || (az != null && az.length() != 1)) return null;
+        if (!dnnlApplies(a, az, b)) return null;
+        INDArray c = Nd4j.createUninitialized(DataType.INT, new long[] {a.length() / b.size(0), b.size(1)}, 'c');
+        return dnnlInto(ctx, a, az, b, bz, c) ? c : null;
+    }
+
+    /** The shape conditions of {@link #dnnlRows} (B's zero points are checked when it runs). */
+    static boolean dnnlApplies(INDArray a, INDArray az, INDArray b) {
+        if (!DnnlGemm.available() || a.dataType() != DataType.UBYTE || b.dataType() != DataType.BYTE) return false;
+        if (a.rank() < 2 || b.rank() != 2 || (az != null && az.length() != 1)) return false;
         long k = b.size(0), n = b.size(1);
-        if (a.size(-1) != k || k == 0 || n == 0 || a.length() == 0) return null;
+        if (a.size(-1) != k || k == 0 || n == 0 || a.length() == 0) return false;
         long rows = a.length() / k;
-        if (rows * Math.max(k, n) > Integer.MAX_VALUE || k * n > Integer.MAX_VALUE) return null;
+        return rows * Math.max(k, n) <= Integer.MAX_VALUE && k * n <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * Writes the int32 rows of (a - az) x (b - bz) into the dense 4-byte-element array {@code c} (INT32, or a FLOAT
+     * array the caller converts in place) through oneDNN; false (nothing written) where {@link #dnnlRows} does not
+     * apply.
+     */
+    static boolean dnnlInto(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz, INDArray c) {
+        if (!dnnlApplies(a, az, b)) return false;
+        long k = b.size(0), n = b.size(1), rows = a.length() / k;
+        if (c.length() != rows * n || c.data().getElementSize() != 4 || c.isView()) return false;
         PreparedB pb = prepareB(ctx, b, bz, (int) n);
-        if (!pb.uniformZero) return null;
+        if (!pb.uniformZero) return false;
         INDArray ad = Nd.contiguous(a);
-        if (!DnnlGemm.denseUint8(ad)) return null;
+        if (!DnnlGemm.denseUint8(ad)) return false;
         int ao = az == null ? 0 : QuantKernels.ints(az)[0];
-        INDArray c = Nd4j.createUninitialized(DataType.INT, new long[] {rows, n}, 'c');
         DnnlGemm.u8s8s32(ad.data().addressPointer(), 0, ao, pb.s8(b), pb.zero0, c.data().addressPointer(), (int) rows, (int) k, (int) n);
-        return c;
+        return true;
     }
 
     /** Exact (a - az) @ (b - bz); az scalar or per row of a (M values), bz scalar or per column of b (N values). */
