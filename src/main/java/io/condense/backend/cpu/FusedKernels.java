@@ -77,10 +77,16 @@ final class FusedKernels {
         int[] qzv = QuantKernels.ints(c.in(2));
         int qz = qzv[0], dz = c.has(4) ? QuantKernels.ints(c.in(4))[0] : 0;
         DType t = Nd.fromNd(c.in(2).dataType());
+        if (t != DType.INT8 && t != DType.UINT8) throw c.error("expects an int8 or uint8 zero point, got " + t);
         long lo = t.minValue(), hi = t.maxValue();
         if (x.length() == 0) return OpContext.one(Nd4j.create(DataType.FLOAT, x.shape()));
         float[] v = floats(x);
-        for (int i = 0; i < v.length; i++) v[i] = (float) (QuantKernels.quantize(v[i], qs, qz, lo, hi) - dz) * ds;
+        // QuantKernels.quantize for 8-bit types (sat: clamp, round half to even with ROUND_MAGIC, + qz), then
+        // float(q - dz) * ds, split into two loops that vectorize; NaN gives q = qz as in quantize
+        float fmin = lo - qz, fmax = hi - qz, m = QuantKernels.ROUND_MAGIC;
+        int shift = qz - dz;
+        for (int i = 0; i < v.length; i++) v[i] = Math.min(Math.max(v[i] / qs, fmin), fmax) + m;
+        for (int i = 0; i < v.length; i++) v[i] = (float) ((int) (v[i] - m) + shift) * ds;
         INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
         y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v);
         return OpContext.one(y);
