@@ -172,7 +172,7 @@ public final class Compressor {
                     double m = metric.evaluate(g);
                     g = Provenance.stamp(g, new Provenance.Stage(stage.method(c), currentSha, stageConfig(recipe, spec, c), recipe.seed(),
                             Map.of("metric", metric.name(), "value", m, "floor", floor)));
-                    byte[] bytes = OnnxExporter.toBytes(g);
+                    byte[] bytes = OnnxExporter.toFileBytes(g);
                     double lat = Latency.medianMs(g, feed, repeats);
                     boolean valid = m >= floor;
                     Candidate cand = new Candidate(i, spec.type(), label, c, m, bytes.length, lat, valid, false, (System.nanoTime() - t0) / 1e9, Map.of());
