@@ -120,7 +120,7 @@ public final class Compressor {
             Path dir = outDir.resolve("stages").resolve(String.format(Locale.ROOT, "%02d-%s", i + 1, spec.type()));
             String configJson = json(spec.config());
             String key = Provenance.sha256((currentSha + "\n" + configJson + "\n" + recipe.seed() + "\n" + recipe.data() + "\n" + recipe.search()
-                    + "\n" + data.describe()).getBytes(StandardCharsets.UTF_8));
+                    + "\n" + data.describe() + "\n" + Provenance.version() + "\n" + Provenance.build()).getBytes(StandardCharsets.UTF_8));
             StageState done = resume ? reuse(dir, key) : null;
             if (done != null) {
                 log.printf(Locale.ROOT, "stage %d %s: inputs unchanged, reusing %s%n", i + 1, spec.type(), outDir.relativize(dir));
