@@ -90,13 +90,42 @@ final class IntMatMul {
         if (!dnnlApplies(a, az, b)) return false;
         long k = b.size(0), n = b.size(1), rows = a.length() / k;
         if (c.length() != rows * n || c.data().getElementSize() != 4 || c.isView()) return false;
-        PreparedB pb = prepareB(ctx, b, bz, (int) n);
-        if (!pb.uniformZero) return false;
+        NativeB nb = nativeB(ctx, b, bz, (int) n);
+        if (nb.s8 == null) return false;
         INDArray ad = Nd.contiguous(a);
         if (!DnnlGemm.denseUint8(ad)) return false;
         int ao = az == null ? 0 : QuantKernels.ints(az)[0];
-        DnnlGemm.u8s8s32(ad.data().addressPointer(), 0, ao, pb.s8(b), pb.zero0, c.data().addressPointer(), (int) rows, (int) k, (int) n);
+        DnnlGemm.u8s8s32(ad.data().addressPointer(), 0, ao, nb.s8, nb.zero, c.data().addressPointer(), (int) rows, (int) k, (int) n);
         return true;
+    }
+
+    /** B's int8 values in native memory for oneDNN and its one zero point (s8 null: the zero points differ). */
+    private static final class NativeB {
+        final WeakReference<INDArray> b, bz;
+        final org.bytedeco.javacpp.BytePointer s8;
+        final int zero;
+
+        NativeB(INDArray b, INDArray bz, org.bytedeco.javacpp.BytePointer s8, int zero) {
+            this.b = new WeakReference<>(b);
+            this.bz = bz == null ? null : new WeakReference<>(bz);
+            this.s8 = s8;
+            this.zero = zero;
+        }
+    }
+
+    /** NativeB per node, reused while B and its zero point are the same arrays (no int[] copy of B is made). */
+    private static final Map<Node, NativeB> NATIVE = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private static NativeB nativeB(OpContext ctx, INDArray b, INDArray bz, int n) {
+        NativeB p = NATIVE.get(ctx.node());
+        if (p != null && p.b.get() == b && (p.bz == null ? bz == null : p.bz.get() == bz)) return p;
+        int[] bzv = bz == null ? new int[] {0} : QuantKernels.ints(bz);
+        if (bzv.length != 1 && bzv.length != n) throw ctx.error("b_zero_point must be a scalar or have " + n + " values");
+        boolean uniform = true;
+        for (int z : bzv) uniform &= z == bzv[0];
+        p = new NativeB(b, bz, uniform ? DnnlGemm.nativeBytes((byte[]) Nd.toTensor(b, null).data()) : null, bzv[0]);
+        NATIVE.put(ctx.node(), p);
+        return p;
     }
 
     /** Exact (a - az) @ (b - bz); az scalar or per row of a (M values), bz scalar or per column of b (N values). */
@@ -177,27 +206,13 @@ final class IntMatMul {
         final WeakReference<INDArray> b, bz;
         final int[] bv;
         final long maxCol;
-        /** Whether every column has the same zero point, and that zero point (column 0's). */
-        final boolean uniformZero;
-        final int zero0;
         INDArray f, d;
-        org.bytedeco.javacpp.BytePointer s8;
 
-        PreparedB(INDArray b, INDArray bz, int[] bv, long maxCol, int[] bzv) {
+        PreparedB(INDArray b, INDArray bz, int[] bv, long maxCol) {
             this.b = new WeakReference<>(b);
             this.bz = bz == null ? null : new WeakReference<>(bz);
             this.bv = bv;
             this.maxCol = maxCol;
-            boolean u = true;
-            for (int z : bzv) u &= z == bzv[0];
-            this.uniformZero = u;
-            this.zero0 = bzv[0];
-        }
-
-        /** B's int8 values in native memory, for oneDNN (b is the array this was prepared from). */
-        synchronized org.bytedeco.javacpp.BytePointer s8(INDArray b) {
-            if (s8 == null) s8 = DnnlGemm.nativeBytes((byte[]) Nd.toTensor(b, null).data());
-            return s8;
         }
 
         synchronized INDArray matrix(int k, int n, boolean useFloat) {
@@ -223,7 +238,7 @@ final class IntMatMul {
         }
         long maxCol = 0;
         for (long c : colSum) maxCol = Math.max(maxCol, c);
-        p = new PreparedB(b, bz, bv, maxCol, bzv);
+        p = new PreparedB(b, bz, bv, maxCol);
         CACHE.put(ctx.node(), p);
         return p;
     }
