@@ -112,7 +112,7 @@ public final class FloatConversion implements GraphPass {
                             + "%d removed, %d constants converted (%d values clamped to the %s range, %d tiny values became 0)%s",
                     target.cliName(), nodesConverted, nodesKept, layerNormIslands, castsInserted, castsRemoved, constantsConverted,
                     clampedValues, target.cliName(), flushedToZero, opsetFrom == opsetTo ? "" : "; opset raised " + opsetFrom + " -> " + opsetTo
-                            + (opsetTo >= 19 ? " for low-precision Q/DQ scales" : " for bfloat16 types"));
+                            + (opsetTo >= 19 ? " (low-precision Q/DQ scales need 19)" : opsetFrom < 7 ? " (Cast takes a numeric type from 6)" : " (bfloat16 types need 13)"));
         }
     }
 
@@ -149,6 +149,7 @@ public final class FloatConversion implements GraphPass {
         Graph g = input;
         boolean qdq = g.nodes().stream().anyMatch(n -> n.domain().isEmpty()
                 && (n.opType().equals("QuantizeLinear") || n.opType().equals("DequantizeLinear")));
+        if (g.opset() < 7) g = new OpsetConversion(13).apply(g); // Cast's `to` is a string before opset 6
         if (qdq && g.opset() < 19) g = new OpsetConversion(21).apply(g);
         else if (cfg.target() == Target.BF16 && g.opset() < 13) g = new OpsetConversion(13).apply(g); // most ops take bfloat16 from 13
         g = declareAttributeTypes(g.sorted());
@@ -209,6 +210,7 @@ public final class FloatConversion implements GraphPass {
             // precision of each node
             Set<Node> keep = Collections.newSetFromMap(new IdentityHashMap<>());
             if (cfg.keepLayerNorm()) keep.addAll(layerNormIslands());
+            keep.addAll(accumulatorCasts());
             for (Node n : g.nodes()) {
                 if (isConstantNode(n) && constants.containsKey(n.output(0))) continue;
                 boolean touches = n.inputs().stream().anyMatch(this::f32) || n.outputs().stream().anyMatch(this::f32);
@@ -218,6 +220,9 @@ public final class FloatConversion implements GraphPass {
                         || (n.opType().equals("LayerNormalization") && (used(n.output(1)) || used(n.output(2))))
                         || ((n.opType().equals("QuantizeLinear") || n.opType().equals("DequantizeLinear")) && g.opset() < 19)
                         || !DeadCodeElimination.subgraphReads(n).isEmpty();
+                // a QuantizeLinear whose input stays float32 anyway (a float32 graph input, a float32 island's output)
+                // quantizes it in float32: rounding it to the low type first would only move values across steps
+                if (!k && n.opType().equals("QuantizeLinear") && staysFloat32(n.input(0))) k = true;
                 prec.put(n, k ? Prec.F32 : Prec.LOW);
             }
             // graph inputs
@@ -307,6 +312,14 @@ public final class FloatConversion implements GraphPass {
             for (Prec p : prec.values()) { if (p == Prec.LOW) conv++; else if (p == Prec.F32) kept++; }
             summary = new Summary(cfg.target(), conv, kept, islands, casts, removed, constConverted, clamped, flushed, opsetFrom, r.opset());
             return r.sorted();
+        }
+
+        /** Whether value {@code v} (read by a node not yet assigned) is float32 in the converted graph. */
+        boolean staysFloat32(String v) {
+            if (!f32(v)) return false;
+            if (g.input(v) != null) return cfg.keepIo();
+            Node p = producers.get(v);
+            return p != null && prec.get(p) == Prec.F32;
         }
 
         boolean used(String v) {
@@ -474,6 +487,23 @@ public final class FloatConversion implements GraphPass {
                 if (div == null || !div.input(0).equals(sub.output(0))) continue;
                 s.addAll(List.of(m1, sub, pow, m2, add, sqrt, div));
                 islands++;
+            }
+            return s;
+        }
+
+        /**
+         * Integer accumulators turned into floats: Cast(MatMulInteger/ConvInteger output, to float) and the Mul that
+         * rescales it. An int32 accumulator easily exceeds float16's 65504 (K=384 int8 x uint8 products reach 1.2e7),
+         * so the Cast and the scale multiplication stay float32 and only the rescaled value is cast down.
+         */
+        Set<Node> accumulatorCasts() {
+            Set<Node> s = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Node c : g.nodes()) {
+                if (!c.opType().equals("Cast") || !c.domain().isEmpty() || !f32(c.output(0))) continue;
+                Node p = producers.get(c.input(0));
+                if (p == null || !p.domain().isEmpty() || !(p.opType().equals("MatMulInteger") || p.opType().equals("ConvInteger"))) continue;
+                s.add(c);
+                for (Node m : consumers.getOrDefault(c.output(0), List.of())) if (m.opType().equals("Mul") && m.domain().isEmpty()) s.add(m);
             }
             return s;
         }
