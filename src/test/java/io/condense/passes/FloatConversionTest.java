@@ -250,6 +250,47 @@ class FloatConversionTest {
         TensorAssert.assertClose(ort(g, f).get("y"), ort(q, f).get("y"), 0, 2e-3, "kept Softmax");
     }
 
+    /**
+     * BF16: ONNX Runtime's CPU provider has no bfloat16 Conv/Add kernels, so the condense CPU backend (bfloat16 storage,
+     * each op computed in float32 and rounded) is checked against ONNX Runtime's float32 output at bfloat16 precision
+     * (8 significant bits: ~0.4% per rounding).
+     */
+    @Test
+    void bf16MnistOnTheCpuBackend() throws Exception {
+        Graph g = OnnxImporter.load(TestData.require("onnx/models/mnist-8/model.onnx"));
+        FloatConversion p = new FloatConversion(FloatConversion.Target.BF16);
+        Graph q = p.apply(g);
+        assertTrue(q.opset() >= 13, "bfloat16 ops need opset 13");
+        assertTrue(q.initializers().values().stream().anyMatch(t -> t.dtype() == DType.BFLOAT16 && t.size() > 100));
+        Path ds = TestData.require("onnx/models/mnist-8/test_data_set_0");
+        Map<String, Tensor> feeds = Map.of(g.inputs().get(0).name(), io.condense.onnx.TensorCodec.readPb(ds.resolve("input_0.pb")));
+        double d = relDiff(ort(g, feeds), cpu(q, feeds));
+        System.out.printf("mnist-8 bf16 (condense cpu) vs fp32 (ORT): %.2e of max |y|%n", d);
+        assertTrue(d < 3e-2, "bf16 vs fp32 " + d);
+    }
+
+    /** Cast between float16 and bfloat16 (both directions) and to/from float32 on the CPU backend, bit-equal to ONNX Runtime. */
+    @Test
+    void castsBetweenLowPrecisionTypesMatchOrt() {
+        Random r = new Random(5);
+        float[] x = new float[64];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(9) - 4));
+        x[0] = 70000f; // beyond float16: inf
+        x[1] = 1e-9f; // below float16's subnormals: 0
+        for (DType[] chain : new DType[][] {{DType.FLOAT16, DType.BFLOAT16, DType.FLOAT32}, {DType.BFLOAT16, DType.FLOAT16, DType.FLOAT32}}) {
+            Graph g = Graph.builder().opset("", 19).addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 64)))
+                    .addNode(Node.of("Cast", List.of("x"), List.of("a"), Map.of("to", Attribute.of((long) chain[0].onnxCode()))))
+                    .addNode(Node.of("Cast", List.of("a"), List.of("b"), Map.of("to", Attribute.of((long) chain[1].onnxCode()))))
+                    .addNode(Node.of("Cast", List.of("b"), List.of("y"), Map.of("to", Attribute.of((long) chain[2].onnxCode()))))
+                    .addOutput(new ValueInfo("y", TensorType.of(DType.FLOAT32, 64))).addOutput(new ValueInfo("b", TensorType.of(chain[1], 64))).build();
+            Map<String, Tensor> f = Map.of("x", Tensor.of(x, 64));
+            Map<String, Tensor> want = ort(g, f), got = cpu(g, f);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want.get("y").toFloatArray(), got.get("y").toFloatArray(), chain[0] + " -> " + chain[1] + " -> float32");
+            assertEquals(chain[1], got.get("b").dtype());
+            org.junit.jupiter.api.Assertions.assertArrayEquals((short[]) want.get("b").data(), (short[]) got.get("b").data(), chain[0] + " -> " + chain[1]);
+        }
+    }
+
     @Test
     void configIsValidated() {
         assertThrows(ModelException.class, () -> new FloatConversion.Config(null, null, null, true, true));
