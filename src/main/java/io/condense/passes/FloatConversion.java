@@ -29,7 +29,8 @@ import java.util.Set;
  * the target type (out-of-range values clamped to its largest finite value), nodes that compute in float32 compute
  * in the target type, and float32 <em>islands</em> stay where low precision hurts: the decomposed LayerNorm chain
  * (ReduceMean, Sub, Pow, ReduceMean, Add eps, Sqrt, Div, whose eps underflows and whose squares overflow float16),
- * the ops of {@link Config#keepOps} and the nodes of {@link Config#keepNodes}. Cast nodes are inserted at island
+ * integer accumulators turned into floats (the Cast of a MatMulInteger/ConvInteger output and its rescaling Mul: int32
+ * sums overflow float16), the ops of {@link Config#keepOps} and the nodes of {@link Config#keepNodes}. Cast nodes are inserted at island
  * borders and, by default, at the float32 graph inputs and outputs (which keep their float32 types); each value is
  * cast at most once per type, and Cast pairs that cancel (a widening Cast followed by the narrowing one back) are
  * removed, as are Casts that became no-ops.
@@ -39,11 +40,19 @@ import java.util.Set;
  * Bernoulli {@code dtype}, the window functions' and MelWeightMatrix's {@code output_datatype}, Constant values.
  *
  * <p>QDQ models: QuantizeLinear/DequantizeLinear are converted like other nodes, so their scales become float16
- * and DequantizeLinear's output type follows its scale (ONNX allows float16/bfloat16 scales from opset 19: a QDQ
+ * and DequantizeLinear's output type follows its scale (a QuantizeLinear whose input stays float32 anyway, e.g. one
+ * reading a float32 graph input, stays float32; ONNX allows float16/bfloat16 scales from opset 19: a QDQ
  * model below 19 is first raised to opset 21 by {@link OpsetConversion}). Integer-only parts are left alone; ops
  * whose float inputs are float32 by definition (DynamicQuantizeLinear, QLinearConv, QLinearMatMul, the
  * com.microsoft domain, control flow) stay float32 with Casts around them; values that subgraphs read keep their
- * float32 type. Only float32 values change: float64 and existing float16 parts stay as they are.
+ * float32 type. Only float32 values change: float64 and existing float16 parts stay as they are. A model below
+ * opset 7 (Cast's {@code to} was a string) is raised to 13 first, as is a model converted to bfloat16 below 13.
+ *
+ * <p>Measured (FloatConversionMiniLmTest, 300 held-out Brown sentences, ONNX Runtime): all-MiniLM-L6-v2 in fp16 is
+ * 1.996x smaller with mean cosine 0.999999 of mean-pooled embeddings to float32 (also without the LayerNorm islands
+ * and with a float32 Softmax: no digit changes, so Softmax is not kept by default; the LayerNorm islands keep the
+ * 1e-12 epsilon, which float16 flushes to 0); bf16 0.99992 on the condense CPU backend (ONNX Runtime's CPU provider
+ * has no bfloat16 kernels).
  */
 public final class FloatConversion implements GraphPass {
     /** The low-precision type. */
