@@ -34,8 +34,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--float", required = true, paramLabel = "TYPE", description = "fp16 | bf16")
     String target;
 
-    @Option(names = "--keep-op", split = ",", paramLabel = "OP", description = "op types to keep in float32 (replaces the default list: "
-            + "RandomNormal, RandomUniform, their Like forms, Bernoulli)")
+    @Option(names = "--keep-op", split = ",", paramLabel = "OP", description = "op types to keep in float32, besides the random generators "
+            + "(e.g. QuantizeLinear for ONNX Runtime's CPU provider, whose float16 QuantizeLinear truncates instead of rounding)")
     List<String> keepOps;
 
     @Option(names = "--keep-node", split = ",", paramLabel = "NODE", description = "node names to keep in float32")
@@ -56,7 +56,11 @@ public final class ConvertCommand implements Callable<Integer> {
     /** The pass config these options describe. */
     static FloatConversion.Config config(String target, List<String> keepOps, List<String> keepNodes, boolean lowIo, boolean noLayerNorm) {
         FloatConversion.Config c = FloatConversion.Config.of(FloatConversion.Target.parse(target));
-        if (keepOps != null) c = c.withKeepOps(Set.copyOf(new LinkedHashSet<>(keepOps)));
+        if (keepOps != null) {
+            Set<String> ops = new LinkedHashSet<>(FloatConversion.DEFAULT_KEEP_OPS);
+            ops.addAll(keepOps);
+            c = c.withKeepOps(ops);
+        }
         return c.withKeepNodes(Set.copyOf(keepNodes)).withKeepIo(!lowIo).withKeepLayerNorm(!noLayerNorm);
     }
 

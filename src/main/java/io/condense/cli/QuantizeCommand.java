@@ -127,7 +127,8 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--float", paramLabel = "TYPE",
             description = "fp16 | bf16: also convert the parts left in float32 (TensorRT 11 takes each layer's precision from the ONNX: "
-                    + "an INT8 engine needs the other layers in FP16); see condense convert")
+                    + "an INT8 engine needs the other layers in FP16). For ONNX Runtime's CPU provider, whose float16 QuantizeLinear truncates, "
+                    + "convert the INT8 model with condense convert --float fp16 --keep-op QuantizeLinear instead")
     String floatTarget;
 
     @picocli.CommandLine.Mixin

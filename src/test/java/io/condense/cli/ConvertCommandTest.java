@@ -94,5 +94,19 @@ class ConvertCommandTest {
         Tensor x = TensorCodec.readPb(model.resolveSibling("test_data_set_0").resolve("input_0.pb"));
         Tensor y = OrtTestSupport.run(Files.readAllBytes(out), Map.of(q.inputs().get(0).name(), x)).values().iterator().next();
         for (float v : y.toFloatArray()) assertTrue(Float.isFinite(v));
+        // INT8 first, then convert with QuantizeLinear kept in float32 (for ONNX Runtime's CPU provider)
+        Path q8 = dir.resolve("q8.onnx"), q8h = dir.resolve("q8h.onnx");
+        assertEquals(0, main("quantize", model.toString(), "--calib", "random", "--batches", "2", "--scale", "1", "--out", q8.toString()).rc());
+        Run c = main("convert", q8.toString(), "--float", "fp16", "--keep-op", "QuantizeLinear", "-o", q8h.toString());
+        assertEquals(0, c.rc(), c.err());
+        Graph h = OnnxImporter.load(q8h);
+        var ht = ShapeInference.inferTypes(h);
+        for (Node n : h.nodes()) {
+            if (n.opType().equals("QuantizeLinear")) assertEquals(DType.FLOAT32, ht.get(n.input(0)).dtype(), n.label());
+            if (n.opType().equals("DequantizeLinear")) assertEquals(DType.FLOAT16, ht.get(n.output(0)).dtype(), n.label());
+            if (n.opType().equals("RandomNormal")) throw new AssertionError("no random ops expected");
+        }
+        var keep = Provenance.history(h).get(1).get("config").get("keepOps").toString();
+        assertTrue(keep.contains("QuantizeLinear") && keep.contains("RandomUniform"), keep);
     }
 }

@@ -99,4 +99,39 @@ class FloatConversionMiniLmTest {
             assertTrue(rep.meanCosine() >= (t == FloatConversion.Target.FP16 ? 0.9999 : 0.999), rep.format());
         }
     }
+
+    /**
+     * Static INT8 (QDQ) + fp16: on ONNX Runtime's CPU provider the fidelity falls (its float16 QuantizeLinear truncates
+     * x / scale instead of rounding it, QuantKernelsTest.float16InputsAndScales); the condense CPU backend, which
+     * rounds as ONNX specifies, shows what the model computes.
+     */
+    @Test
+    void staticInt8PlusFp16() throws Exception {
+        Path text = TestData.require("text/brown-nonfiction.txt");
+        byte[] tokJson = FloatConversionMiniLmTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json").readAllBytes();
+        List<java.util.Map<String, io.condense.ir.Tensor>> calib;
+        try (HfTokenizer tok = HfTokenizer.fromJson(tokJson, "all-minilm-l6-v2-tokenizer.json", 128)) {
+            calib = TextData.feeds(g, TextData.batches(g, tok, TextData.select(TextData.readLines(text), 0, 64), 16));
+        }
+        Graph st = io.condense.quant.TransformerQuant.quantize(g, io.condense.quant.TransformerQuant.Mode.STATIC, calib, null).graph();
+        Graph st16 = new FloatConversion(FloatConversion.Target.FP16).apply(st);
+        List<TextBatch> few = eval.subList(0, 4);
+        float[][] r32 = Fidelity.embeddings(g, few);
+        Fidelity.EmbeddingReport cpuStatic = Fidelity.compareEmbeddings(Fidelity.embeddings(st, few), r32);
+        Fidelity.EmbeddingReport cpuStatic16 = Fidelity.compareEmbeddings(Fidelity.embeddings(st16, few), r32);
+        System.out.println("MiniLM static INT8 on the condense CPU backend: " + cpuStatic.format());
+        System.out.println("MiniLM static INT8 + fp16 on the condense CPU backend: " + cpuStatic16.format());
+        assertTrue(cpuStatic16.meanCosine() >= cpuStatic.meanCosine() - 0.002, cpuStatic16.format() + " vs " + cpuStatic.format());
+        // on ONNX Runtime (300 sentences): as converted, and with QuantizeLinear kept in float32 (keep_ops), which ORT's CPU provider rounds right
+        Fidelity.EmbeddingReport ortStatic = Fidelity.compareEmbeddings(embeddings(OnnxExporter.toBytes(st)), ref);
+        Fidelity.EmbeddingReport ort16 = Fidelity.compareEmbeddings(embeddings(OnnxExporter.toBytes(st16)), ref);
+        java.util.Set<String> keepQ = new java.util.HashSet<>(FloatConversion.DEFAULT_KEEP_OPS);
+        keepQ.add("QuantizeLinear");
+        Fidelity.EmbeddingReport ort16q = Fidelity.compareEmbeddings(embeddings(OnnxExporter.toBytes(
+                new FloatConversion(FloatConversion.Config.of(FloatConversion.Target.FP16).withKeepOps(keepQ)).apply(st))), ref);
+        System.out.println("MiniLM static INT8 on ONNX Runtime: " + ortStatic.format());
+        System.out.println("MiniLM static INT8 + fp16 on ONNX Runtime: " + ort16.format());
+        System.out.println("MiniLM static INT8 + fp16, QuantizeLinear kept float32, on ONNX Runtime: " + ort16q.format());
+        assertTrue(ort16q.meanCosine() >= ortStatic.meanCosine() - 0.002, ort16q.format());
+    }
 }

@@ -16,7 +16,8 @@ import java.util.Set;
 public final class Fp16Stage implements Stage<Fp16Stage.Config> {
     /**
      * @param target        fp16 and/or bf16 (each a candidate, fp16 first: the same size, more precise)
-     * @param keepOps       op types kept in float32 (default: {@link FloatConversion#DEFAULT_KEEP_OPS})
+     * @param keepOps       op types kept in float32 besides {@link FloatConversion#DEFAULT_KEEP_OPS} (e.g. QuantizeLinear for
+     *                      ONNX Runtime's CPU provider, whose float16 QuantizeLinear truncates)
      * @param keepNodes     node names kept in float32
      * @param keepIo        float32 graph inputs/outputs keep their type (default true)
      * @param keepLayernorm decomposed LayerNorm chains stay float32 (default true)
@@ -40,7 +41,9 @@ public final class Fp16Stage implements Stage<Fp16Stage.Config> {
         }
 
         FloatConversion.Config pass() {
-            return FloatConversion.Config.of(target.get(0)).withKeepOps(keepOps == null ? FloatConversion.DEFAULT_KEEP_OPS : Set.copyOf(keepOps))
+            Set<String> ops = new java.util.LinkedHashSet<>(FloatConversion.DEFAULT_KEEP_OPS);
+            if (keepOps != null) ops.addAll(keepOps);
+            return FloatConversion.Config.of(target.get(0)).withKeepOps(ops)
                     .withKeepNodes(Set.copyOf(keepNodes)).withKeepIo(keepIo).withKeepLayerNorm(keepLayernorm);
         }
     }
