@@ -210,7 +210,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         String sha = io.condense.onnx.Provenance.sha256(model);
         q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", sha, cfg, null));
         q = lowFloat(q, sha, o);
-        byte[] bytes = OnnxExporter.toBytes(q);
+        byte[] bytes = OnnxExporter.toFileBytes(q);
         ModelFiles.writeAtomically(out, s -> s.write(bytes));
         long floatBytes;
         try {
@@ -275,7 +275,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         Graph q = io.condense.onnx.Provenance.stamp(r.graph(), new io.condense.onnx.Provenance.Stage("quantize/" + m.cliName(), sha,
                 java.util.Map.of("mode", m.cliName(), "description", r.description()), null));
         q = lowFloat(q, sha, o);
-        byte[] bytes = OnnxExporter.toBytes(q);
+        byte[] bytes = OnnxExporter.toFileBytes(q);
         ModelFiles.writeAtomically(out, st -> st.write(bytes));
         long floatBytes = OnnxExporter.toBytes(original).length;
         o.printf(Locale.ROOT, "quantized %s: %s%n", model.getFileName(), r.description());

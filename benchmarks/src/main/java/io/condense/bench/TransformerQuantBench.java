@@ -114,7 +114,7 @@ public final class TransformerQuantBench {
                 mg = fc.apply(mg);
                 desc = (desc.isEmpty() ? "" : desc + "; ") + fc.summary().format();
             }
-            byte[] b = OnnxExporter.toBytes(mg);
+            byte[] b = OnnxExporter.toFileBytes(mg); // as condense writes it
             Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), b);
             models.put(m.trim(), b);
             what.put(m.trim(), desc);
