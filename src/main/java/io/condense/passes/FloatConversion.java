@@ -530,10 +530,24 @@ public final class FloatConversion implements GraphPass {
         }
     }
 
-    /** Declares the output types of ops typed by a dtype attribute (RandomNormal/Uniform and their Like forms, Bernoulli) where the graph has none. */
+    /**
+     * Declares the output types of ops typed by a dtype attribute (RandomNormal/Uniform and their Like forms, Bernoulli)
+     * and of If (from its then-branch) where the graph has none.
+     */
     static Graph declareAttributeTypes(Graph g) {
         Graph.Builder b = null;
         for (Node n : g.nodes()) {
+            if (n.opType().equals("If") && n.domain().isEmpty() && n.hasAttr("then_branch")) {
+                // If outputs: the then-branch's declared output types (shape inference does not enter subgraphs)
+                List<ValueInfo> bo = n.attr("then_branch").asGraph().outputs();
+                for (int i = 0; i < n.outputs().size() && i < bo.size(); i++) {
+                    String o = n.output(i);
+                    if (o.isEmpty() || g.valueInfo().containsKey(o) || bo.get(i).type().dtype() == null) continue;
+                    if (b == null) b = g.toBuilder();
+                    b.putValueInfo(new ValueInfo(o, bo.get(i).type()));
+                }
+                continue;
+            }
             boolean fixed = DTYPE_DEFAULT_FLOAT.contains(n.opType());
             if (!n.domain().isEmpty() || n.output(0).isEmpty() || g.valueInfo().containsKey(n.output(0))
                     || !(fixed || (DTYPE_ATTR.contains(n.opType()) && n.hasAttr("dtype")))) continue;

@@ -291,6 +291,29 @@ class FloatConversionTest {
         }
     }
 
+    /** A value an If branch reads from the outer graph keeps its float32 type and name; the If stays float32. */
+    @Test
+    void valuesReadBySubgraphsStayFloat32() {
+        Graph then = Graph.builder().name("then").addNode(Node.of("Add", List.of("r", "r"), List.of("t"), Map.of()))
+                .addOutput(new ValueInfo("t", TensorType.of(DType.FLOAT32, 4))).build();
+        Graph els = Graph.builder().name("else").addNode(Node.of("Neg", List.of("r"), List.of("e"), Map.of()))
+                .addOutput(new ValueInfo("e", TensorType.of(DType.FLOAT32, 4))).build();
+        Graph g = Graph.builder().opset("", 17).addInput(new ValueInfo("x", TensorType.of(DType.FLOAT32, 4)))
+                .addInput(new ValueInfo("c", TensorType.of(DType.BOOL)))
+                .addNode(Node.of("Relu", List.of("x"), List.of("r"), Map.of()))
+                .addNode(Node.of("If", List.of("c"), List.of("i"), Map.of("then_branch", Attribute.of(then), "else_branch", Attribute.of(els))))
+                .addNode(Node.of("Mul", List.of("i", "r"), List.of("y"), Map.of()))
+                .addOutput(new ValueInfo("y", TensorType.of(DType.FLOAT32, 4))).build();
+        Graph q = new FloatConversion(FP16).apply(g);
+        var types = ShapeInference.inferTypes(q);
+        assertEquals(DType.FLOAT32, types.get("r").dtype(), "r is read by the branches");
+        float[] x = {1, -2, 3.5f, 0.25f};
+        for (boolean c : new boolean[] {true, false}) {
+            Map<String, Tensor> f = Map.of("x", Tensor.of(x, 4), "c", Tensor.of(DType.BOOL, new long[0], new byte[] {(byte) (c ? 1 : 0)}));
+            TensorAssert.assertClose(ort(g, f).get("y"), ort(q, f).get("y"), 0, 1e-2, "If " + c);
+        }
+    }
+
     @Test
     void configIsValidated() {
         assertThrows(ModelException.class, () -> new FloatConversion.Config(null, null, null, true, true));
