@@ -18,7 +18,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -252,8 +251,7 @@ public final class FloatConversion implements GraphPass {
                     continue;
                 }
                 Prec p = prec.get(n);
-                if (p == Prec.NONE) {
-                    for (String i : n.inputs()) if (f32(i)) throw new IllegalStateException("unreachable");
+                if (p == Prec.NONE) { // no float32 input or output: untouched
                     out.add(n);
                     continue;
                 }
@@ -615,17 +613,4 @@ public final class FloatConversion implements GraphPass {
         return new DeadCodeElimination().apply(new IdentityElimination().apply(r));
     }
 
-    /** Distinct op types of the nodes a conversion keeps in float32 for {@code g} (for messages). */
-    public static Set<String> keptOpTypes(Graph before, Graph after) {
-        Set<String> s = new LinkedHashSet<>();
-        Map<String, TensorType> t = ShapeInference.inferTypes(after);
-        for (Node n : after.nodes()) {
-            if (n.opType().equals("Cast")) continue;
-            for (String o : n.outputs()) {
-                TensorType tt = t.get(o);
-                if (tt != null && tt.dtype() == DType.FLOAT32) { s.add(n.opType()); break; }
-            }
-        }
-        return s;
-    }
 }
