@@ -45,7 +45,8 @@ import java.util.Set;
  * whose float inputs are float32 by definition (DynamicQuantizeLinear, QLinearConv, QLinearMatMul, the
  * com.microsoft domain, control flow) stay float32 with Casts around them; values that subgraphs read keep their
  * float32 type. Only float32 values change: float64 and existing float16 parts stay as they are. A model below
- * opset 7 (Cast's {@code to} was a string) is raised to 13 first, as is a model converted to bfloat16 below 13.
+ * opset 7 (Cast's {@code to} was a string) is raised to 13 first, as is a model converted to bfloat16 below 13; in
+ * bfloat16 below opset 22 the ops that take bfloat16 only from 22 (Conv, pooling, ...: {@link #BF16_FROM_22}) stay float32.
  *
  * <p>Measured (FloatConversionMiniLmTest, 300 held-out Brown sentences, ONNX Runtime): all-MiniLM-L6-v2 in fp16 is
  * 1.996x smaller with mean cosine 0.999999 of mean-pooled embeddings to float32 (also without the LayerNorm islands
@@ -131,6 +132,17 @@ public final class FloatConversion implements GraphPass {
     private static final Set<String> DTYPE_DEFAULT_FLOAT = Set.of("RandomNormal", "RandomUniform");
     private static final Set<String> DTYPE_ATTR = Set.of("EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli");
     private static final Set<String> OUTPUT_DATATYPE = Set.of("HannWindow", "HammingWindow", "BlackmanWindow", "MelWeightMatrix");
+
+    /**
+     * Ops that accept bfloat16 only from opset 22 (onnx/onnx#6099): below 22 a bfloat16 conversion keeps them in
+     * float32 so that the model stays valid.
+     */
+    static final Set<String> BF16_FROM_22 = Set.of("Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "AveragePool", "Bernoulli",
+            "Conv", "ConvTranspose", "Cos", "Cosh", "DeformConv", "Det", "Dropout", "Elu", "EyeLike", "GRU", "GlobalAveragePool",
+            "GlobalLpPool", "GlobalMaxPool", "GridSample", "HardSigmoid", "HardSwish", "InstanceNormalization", "LSTM",
+            "LpNormalization", "LpPool", "MaxPool", "MaxRoiPool", "MaxUnpool", "Mish", "Multinomial", "NegativeLogLikelihoodLoss",
+            "RNN", "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "RoiAlign", "Round", "Selu", "Sin",
+            "Sinh", "Softplus", "Softsign", "Tan", "ThresholdedRelu");
 
     private enum Prec { NONE, LOW, F32 }
 
@@ -227,7 +239,8 @@ public final class FloatConversion implements GraphPass {
                         || !n.domain().isEmpty() || FIXED_FLOAT32.contains(n.opType())
                         || (n.opType().equals("LayerNormalization") && (used(n.output(1)) || used(n.output(2))))
                         || ((n.opType().equals("QuantizeLinear") || n.opType().equals("DequantizeLinear")) && g.opset() < 19)
-                        || !DeadCodeElimination.subgraphReads(n).isEmpty();
+                        || !DeadCodeElimination.subgraphReads(n).isEmpty()
+                        || (low == DType.BFLOAT16 && g.opset() < 22 && BF16_FROM_22.contains(n.opType()));
                 // a QuantizeLinear whose input stays float32 anyway (a float32 graph input, a float32 island's output)
                 // quantizes it in float32: rounding it to the low type first would only move values across steps
                 if (!k && n.opType().equals("QuantizeLinear") && staysFloat32(n.input(0))) k = true;
