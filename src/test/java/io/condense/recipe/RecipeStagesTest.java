@@ -126,7 +126,7 @@ class RecipeStagesTest {
                 data: {calibration_batches: 8, batch_size: 8, eval_samples: 32}
                 stages:
                   - prune-structured: {method: heads, sparsity: [0.5], stage_floor: 0}
-                  - distill: {steps: 8, lr: 0.0003, batch_size: 8}
+                  - distill: {steps: 8, batch_size: 8}
                 """;
         CompressResult r = io.condense.api.Condense.compressor(System.out, false).run(jar, io.condense.api.Condense.recipe(recipe), data, dir.resolve("out"));
         double pruned = chosen(r, "prune-structured").metric(), distilled = chosen(r, "distill").metric();
