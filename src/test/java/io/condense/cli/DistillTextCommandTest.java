@@ -105,4 +105,37 @@ class DistillTextCommandTest {
         assertEquals(2, both.rc());
         assertFalse(Files.exists(dir.resolve("x.onnx")));
     }
+    /**
+     * An ONNX student: TinyBERT with half its FFN neurons pruned by {@code condense prune --method ffn}, recovered by
+     * {@code distill --student FILE} from the unpruned model (small WordPiece tokenizer.json, seconds).
+     */
+    @Test void prunedOnnxStudentOnTinyBert() throws Exception {
+        Path tiny = TestData.require("onnx/models/tinybert/tinybert.onnx");
+        Path tok = dir.resolve("tokenizer.json"), text = dir.resolve("s.txt"), pruned = dir.resolve("ffn.onnx"), out = dir.resolve("rec.onnx");
+        Files.writeString(tok, QatTextCommandTest.tokenizerJson());
+        String[] w = "the a cat dog sat on mat rug sun rain fell market stock rose city jury said report new old".split(" ");
+        StringBuilder sb = new StringBuilder();
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < 160; i++) {
+            int n = 3 + rnd.nextInt(8);
+            for (int k = 0; k < n; k++) sb.append(k == 0 ? "" : " ").append(w[rnd.nextInt(w.length)]);
+            sb.append(".\n");
+        }
+        Files.writeString(text, sb);
+        DistillCommandsTest.Run p = DistillCommandsTest.run("prune", tiny.toString(), "--method", "ffn", "--sparsity", "0.5", "--text", text.toString(),
+                "--tokenizer", tok.toString(), "--out", pruned.toString());
+        assertEquals(0, p.rc(), p.out() + p.err());
+        DistillCommandsTest.Run r = DistillCommandsTest.run("distill", "--teacher", tiny.toString(), "--student", pruned.toString(), "--text", text.toString(),
+                "--tokenizer", tok.toString(), "--samples", "128", "--eval-samples", "32", "--batch-size", "16", "--steps", "40", "--lr", "1e-4",
+                "--out", out.toString());
+        assertEquals(0, r.rc(), r.out() + r.err());
+        double before = num(r.out(), "fidelity before .*cosine mean ([0-9.]+)"), after = num(r.out(), "fidelity after .*cosine mean ([0-9.]+)");
+        System.out.printf("TinyBERT ffn 0.5 -> distill 40 steps: mean cosine %.6f -> %.6f%n", before, after);
+        // TinyBERT's FFN matters little (cosine ~0.99996 after pruning): distillation must at least halve the gap to 1
+        assertTrue(1 - after < (1 - before) / 2, before + " -> " + after + "\n" + r.out());
+        Graph g = OnnxImporter.load(out);
+        assertEquals(OnnxImporter.load(pruned).parameterCount(), g.parameterCount(), "the student keeps its pruned shape");
+        assertTrue(g.metadata().get(Provenance.CONFIG).contains("\"student\":\"" + pruned.toString().replace("\\", "\\\\") + "\""), g.metadata().get(Provenance.CONFIG));
+        assertTrue(Provenance.history(g).size() >= 2, "the pruning and the distillation are both in the history");
+    }
 }
