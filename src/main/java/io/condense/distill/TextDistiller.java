@@ -26,7 +26,8 @@ import java.util.Set;
  * aware pooling of the student's first output). The teacher runs once per batch on the CPU inference backend (its
  * pooled embeddings are fixed targets); the student trains with AdamW under a cosine learning-rate decay. Embedding
  * tables (the data inputs of Gather nodes: word, position and type embeddings) stay frozen unless
- * {@link Config#trainEmbeddings}: they hold half of MiniLM's parameters and change little.
+ * {@link Config#trainEmbeddings}: they hold half of MiniLM's parameters and change little. Scalar initializers
+ * (epsilons, exponents, scale factors) are never trained.
  */
 public final class TextDistiller {
     /** The key under which the batch's attention mask is passed to the loss term. */
@@ -98,7 +99,10 @@ public final class TextDistiller {
         List<INDArray> targets = EmbeddingTrainer.teacherEmbeddings(teacher, train);
         Set<String> tables = new HashSet<>();
         for (Node n : student.nodes()) if (n.opType().equals("Gather") && student.initializers().containsKey(n.input(0))) tables.add(n.input(0));
-        Tape tape = new Tape(student, name -> cfg.trainEmbeddings() || !tables.contains(name), DataType.FLOAT, cfg.seed());
+        // scalar initializers are constants of the computation (LayerNorm epsilons, Pow exponents, 1/sqrt(d), mask fill
+        // values; exporters and pruning turn Constant nodes into initializers): training them breaks the model
+        Tape tape = new Tape(student, name -> (cfg.trainEmbeddings() || !tables.contains(name)) && student.initializers().get(name).size() > 1,
+                DataType.FLOAT, cfg.seed());
         String out = student.outputs().get(0).name();
         EmbeddingTerm term = new EmbeddingTerm(out, "teacher", cfg.loss(), 1.0, MASK);
         Optimizer opt = Optimizer.adamW(cfg.lr()).weightDecay(cfg.weightDecay()).schedule(LrSchedule.cosine(Math.max(1, cfg.steps()), 0));
