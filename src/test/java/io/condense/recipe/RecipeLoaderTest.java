@@ -88,8 +88,8 @@ class RecipeLoaderTest {
     void unknownAndUnavailableStages() {
         String m = err("stages:\n  - quantise\n");
         assertTrue(m.startsWith("r.yaml line 2: stages[0]: unknown stage 'quantise'; allowed stages: prune, prune-structured, distill, fine-tune, qat, quantize, int4"), m);
-        String p = err("stages:\n  - quantize\n  - fp16\n");
-        assertTrue(p.startsWith("r.yaml line 3: stages[1]: stage fp16 is not available in this build"), p);
+        String p = err("stages:\n  - quantize\n  - export-tensorrt\n");
+        assertTrue(p.startsWith("r.yaml line 3: stages[1]: stage export-tensorrt is not available in this build"), p);
         assertTrue(err("name: x\n").contains("stages: missing"));
         assertTrue(err("stages: [quantize\n").contains("not valid YAML"));
         assertTrue(err("").contains("empty"));
