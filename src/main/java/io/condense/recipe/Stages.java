@@ -1,6 +1,8 @@
 package io.condense.recipe;
 
 import io.condense.recipe.stages.BenchmarkStage;
+import io.condense.recipe.stages.DistillStage;
+import io.condense.recipe.stages.PruneStructuredStage;
 import io.condense.recipe.stages.ExportOnnxStage;
 import io.condense.recipe.stages.FineTuneStage;
 import io.condense.recipe.stages.Fp16Stage;
@@ -26,6 +28,8 @@ public final class Stages {
     /** Stages this build can run. */
     public static final Map<String, Stage<?>> AVAILABLE = table(
             new PruneStage(),
+            new PruneStructuredStage(),
+            new DistillStage(),
             new FineTuneStage(),
             new QatStage(),
             new QuantizeStage(),
@@ -37,8 +41,6 @@ public final class Stages {
 
     /** Stages a recipe may name that are not in this build yet, with the technique they need. */
     public static final Map<String, String> PLANNED = Map.of(
-            "distill", "knowledge distillation",
-            "prune-structured", "structured pruning (channels, attention heads)",
             "export-tensorrt", "TensorRT engine export");
 
     /** Every stage name a recipe may use, available ones first. */
