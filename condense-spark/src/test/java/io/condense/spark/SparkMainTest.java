@@ -1,0 +1,99 @@
+package io.condense.spark;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.condense.TestData;
+import io.condense.data.Idx;
+import io.condense.ir.Graph;
+import io.condense.ir.Tensor;
+import io.condense.onnx.OnnxImporter;
+import io.condense.quant.CalibrationData;
+import io.condense.quant.Sensitivity;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code condense-spark calibrate|eval} on the staged MNIST model: Spark output == the single-process output. */
+class SparkMainTest {
+    @TempDir Path tmp;
+
+    @Test
+    void calibrateOnSparkWritesTheSingleProcessStatisticsAndAWorkingModel() throws Exception {
+        Path model = TestData.require("onnx/models/mnist-8/model.onnx");
+        Path images = TestData.require("mnist/t10k-images-idx3-ubyte.gz");
+        Path spark = tmp.resolve("spark.json"), single = tmp.resolve("single.json"), q = tmp.resolve("q.onnx");
+        assertEquals(0, SparkMain.run("calibrate", model.toString(), "--idx", images.toString(), "--samples", "96", "--batch-size", "8",
+                "--master", "local[2]", "--partitions", "3", "--out", spark.toString(), "--quantized", q.toString()));
+        assertEquals(0, SparkMain.run("calibrate", model.toString(), "--idx", images.toString(), "--samples", "96", "--batch-size", "8",
+                "--single", "--master", "local[1]", "--out", single.toString()));
+        JsonNode a = new ObjectMapper().readTree(spark.toFile()), b = new ObjectMapper().readTree(single.toFile());
+        assertEquals(96, a.get("samples").asLong());
+        assertTrue(a.get("tensors").size() > 3, "several activations calibrated");
+        assertEquals(b, a, "Spark statistics == single-process statistics");
+        // the quantized model runs and still classifies: its predictions agree with the float model on most images
+        Graph f = OnnxImporter.load(model), qg = OnnxImporter.load(q);
+        assertTrue(qg.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
+        Idx.Array x = Idx.read(images);
+        float[] px = java.util.Arrays.copyOf(x.data(), 96 * 784);
+        for (int i = 0; i < px.length; i++) px[i] /= 255f;
+        List<Map<String, Tensor>> feeds = new ArrayList<>();
+        CalibrationData.fromArray(f.inputs().get(0), px, 96, 784, 1, 0).forEach(feeds::add);
+        int[] pf = Sensitivity.top1(f, feeds), pq = Sensitivity.top1(qg, feeds);
+        int agree = 0;
+        for (int i = 0; i < pf.length; i++) if (pf[i] == pq[i]) agree++;
+        assertTrue(agree >= 90, "INT8 agrees with float on " + agree + "/96");
+    }
+
+    @Test
+    void evalCountsEqualTheSingleProcessAccuracy() throws Exception {
+        Path model = TestData.require("onnx/models/mnist-8/model.onnx");
+        Path images = TestData.require("mnist/t10k-images-idx3-ubyte.gz"), labels = TestData.require("mnist/t10k-labels-idx1-ubyte.gz");
+        Path out = tmp.resolve("eval.json");
+        assertEquals(0, SparkMain.run("eval", model.toString(), "--idx-images", images.toString(), "--idx-labels", labels.toString(),
+                "--samples", "200", "--master", "local[2]", "--partitions", "3", "--out", out.toString()));
+        JsonNode r = new ObjectMapper().readTree(out.toFile());
+        Graph g = OnnxImporter.load(model);
+        Idx.Array x = Idx.read(images), y = Idx.read(labels);
+        float[] px = java.util.Arrays.copyOf(x.data(), 200 * 784);
+        for (int i = 0; i < px.length; i++) px[i] /= 255f;
+        List<Map<String, Tensor>> feeds = new ArrayList<>();
+        CalibrationData.fromArray(g.inputs().get(0), px, 200, 784, 1, 0).forEach(feeds::add);
+        int[] p = Sensitivity.top1(g, feeds);
+        int correct = 0;
+        for (int i = 0; i < 200; i++) if (p[i] == (int) y.data()[i]) correct++;
+        assertEquals(200, r.get("samples").asLong());
+        assertEquals(correct, r.get("correct").asLong());
+        assertTrue(correct >= 190, "mnist-8 is ~98.9% accurate: " + correct + "/200");
+    }
+
+    @Test
+    void badInputIsOneLineAndExitCode() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        int rc, rcUsage;
+        try {
+            System.setErr(new PrintStream(err, true));
+            rc = SparkMain.run("calibrate", tmp.resolve("missing.onnx").toString(), "--idx", "x", "--master", "local[1]", "--out", tmp.resolve("o.json").toString());
+            rcUsage = SparkMain.run("calibrate", "m.onnx", "--out", "o.json");
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(1, rc);
+        assertEquals(2, rcUsage);
+        String[] lines = err.toString().strip().split("\\R");
+        assertTrue(lines[0].startsWith("condense-spark: error: no such file"), err.toString());
+        assertFalse(err.toString().contains("\tat "), "no stack trace: " + err);
+        assertFalse(Files.exists(tmp.resolve("o.json")));
+    }
+}
