@@ -51,7 +51,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "condense-spark", mixinStandardHelpOptions = true, version = "condense-spark 0.1.0",
         description = "condense on Apache Spark: calibration statistics and evaluation over data larger than one machine.",
-        subcommands = {SparkMain.Calibrate.class, SparkMain.Eval.class})
+        subcommands = {SparkMain.Calibrate.class, SparkMain.Eval.class, SparkMain.SensitivitySweep.class})
 public final class SparkMain implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -345,4 +345,67 @@ public final class SparkMain implements Callable<Integer> {
         }
     }
 
+
+    // ---- sensitivity ------------------------------------------------------------------------------------------
+
+    @Command(name = "sensitivity", mixinStandardHelpOptions = true,
+            description = {"Per-layer pruning sensitivity (as condense sensitivity) with one Spark task per layer x level variant:",
+                    "each task prunes one layer of the broadcast model and measures top-1 accuracy on the broadcast validation images."})
+    static final class SensitivitySweep implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "MODEL") String model;
+        @CommandLine.Mixin Common common = new Common();
+        @Option(names = "--idx-images", required = true, description = "IDX validation images") String images;
+        @Option(names = "--idx-labels", required = true, description = "IDX validation labels") String labels;
+        @Option(names = "--levels", split = ",", defaultValue = "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", description = "sparsity levels") double[] levels;
+        @Option(names = "--criterion", defaultValue = "magnitude", description = "magnitude | l2 (data-free criteria)") String criterion;
+        @Option(names = "--out", required = true, description = "FILE.json, or a local folder for sensitivity.csv/.md/.png (as condense sensitivity)") String out;
+
+        @Override public Integer call() throws Exception {
+            common.validate();
+            for (double l : levels) if (!(l > 0 && l < 1)) throw new CommandLine.ParameterException(spec.commandLine(), "--levels must be in (0, 1), got " + l);
+            PrintWriter o = spec.commandLine().getOut();
+            SparkSession spark = common.spark("condense-spark sensitivity");
+            try {
+                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+                ModelSource.Loaded m = loadModel(sc, model);
+                Idx.Array x = SparkIo.idx(sc.hadoopConfiguration(), images), y = SparkIo.idx(sc.hadoopConfiguration(), labels);
+                int n = (int) Math.min(x.count(), common.samples > 0 ? common.samples : x.count());
+                if (y.count() < n) throw new ModelException(x.count() + " images but " + y.count() + " labels");
+                int ss = x.recordSize();
+                float scale = common.scale != null ? common.scale : 1f / 255;
+                float[] px = java.util.Arrays.copyOf(x.data(), n * ss);
+                for (int i = 0; i < px.length; i++) px[i] *= scale;
+                int[] lab = new int[n];
+                for (int i = 0; i < n; i++) lab[i] = (int) y.data()[i];
+                int bs = CalibrationData.batchSize(CalibrationData.singleInput(m.graph()), common.batchSize);
+                io.condense.prune.SensitivityAnalysis.Result r = DistributedSensitivity.run(sc, SparkModel.broadcast(sc, m.graph()), criterion, levels,
+                        px, n, ss, bs, lab, Common.threads(sc));
+                o.print(io.condense.prune.SensitivityAnalysis.markdown(r));
+                if (out.endsWith(".json")) {
+                    ObjectNode root = JSON.createObjectNode();
+                    root.put("model", m.description());
+                    root.put("criterion", r.criterion());
+                    root.put("baseline", r.baseline());
+                    root.put("samples", n);
+                    ArrayNode cs = root.putArray("layers");
+                    for (io.condense.prune.SensitivityAnalysis.Curve c : r.curves()) {
+                        ObjectNode cn = cs.addObject();
+                        cn.put("node", c.layer().node());
+                        cn.put("weight", c.layer().weight());
+                        cn.set("levels", JSON.valueToTree(c.levels()));
+                        cn.set("accuracy", JSON.valueToTree(c.accuracy()));
+                    }
+                    SparkIo.write(sc.hadoopConfiguration(), out, JSON.writeValueAsString(root).getBytes(StandardCharsets.UTF_8));
+                    o.println("wrote " + out);
+                } else {
+                    for (java.nio.file.Path p : io.condense.prune.SensitivityAnalysis.write(r, java.nio.file.Path.of(out))) o.println("wrote " + p);
+                }
+                o.flush();
+                return 0;
+            } finally {
+                spark.stop();
+            }
+        }
+    }
 }

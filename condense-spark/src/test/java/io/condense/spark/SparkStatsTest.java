@@ -113,4 +113,27 @@ class SparkStatsTest {
         }
         assertTrue(wantOut.get(0).maxAbsDiff() > 0, "two differently seeded models disagree");
     }
+
+    @Test
+    void sensitivityFanOutEqualsSingleProcess() {
+        Graph g = Models.lenet5(15);
+        int n = 48;
+        List<float[]> xs = SparkTestSupport.samples(n, 784, 8);
+        float[] x = SparkTestSupport.concat(xs);
+        List<Map<String, Tensor>> feeds = new ArrayList<>();
+        CalibrationData.fromArray(g.inputs().get(0), x, n, 784, 16, 0).forEach(feeds::add);
+        int[] labels = Sensitivity.top1(g, feeds); // the float model's own predictions: baseline accuracy 1
+        DistributedSensitivity.EvalSet es = new DistributedSensitivity.EvalSet(feeds, labels);
+        double[] levels = {0.5, 0.9};
+        io.condense.prune.SensitivityAnalysis.Result want = io.condense.prune.SensitivityAnalysis.run(g,
+                io.condense.prune.PruneConfig.of("magnitude", io.condense.prune.Granularity.LAYER, 0.5), levels, es::accuracy,
+                io.condense.prune.PrunePass::new, null);
+        io.condense.prune.SensitivityAnalysis.Result got = DistributedSensitivity.run(sc, SparkModel.broadcast(sc, g), "magnitude", levels,
+                x, n, 784, 16, labels, 0);
+        assertEquals(1.0, got.baseline(), 0.0);
+        assertEquals(io.condense.prune.SensitivityAnalysis.csv(want), io.condense.prune.SensitivityAnalysis.csv(got));
+        assertEquals(want.curves().size(), got.curves().size());
+        for (int i = 0; i < want.curves().size(); i++) assertArrayEquals(want.curves().get(i).accuracy(), got.curves().get(i).accuracy(), 0.0);
+        assertTrue(got.curves().stream().anyMatch(c -> c.accuracy()[1] < 1.0), "pruning 90% of some layer changes predictions");
+    }
 }
