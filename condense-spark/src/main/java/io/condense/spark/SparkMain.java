@@ -96,6 +96,7 @@ public final class SparkMain implements Callable<Integer> {
 
         SparkSession spark(String app) {
             SparkSession.Builder b = SparkSession.builder().appName(app);
+            if (!new org.apache.spark.SparkConf().contains("spark.log.level")) b = b.config("spark.log.level", "WARN");
             if (master != null) b = b.master(master);
             else if (!new org.apache.spark.SparkConf().contains("spark.master")) b = b.master("local[*]");
             SparkSession s = b.getOrCreate();
@@ -278,7 +279,9 @@ public final class SparkMain implements Callable<Integer> {
         float scale = common.scale != null ? common.scale : 1f / 255;
         if (data.idx != null) {
             Idx.Array a = SparkIo.idx(sc.hadoopConfiguration(), data.idx);
-            return sc.parallelize(SparkIo.records(a, scale), common.parts(sc));
+            List<float[]> r = SparkIo.records(a, scale);
+            if (common.samples > 0 && r.size() > common.samples) r = new ArrayList<>(r.subList(0, (int) common.samples));
+            return sc.parallelize(r, common.parts(sc));
         }
         return SparkIo.parquetColumn(spark, data.parquet, data.column, data.pixels, data.pixels ? scale : (common.scale != null ? common.scale : 1f));
     }
@@ -316,7 +319,8 @@ public final class SparkMain implements Callable<Integer> {
                     if (x.count() != y.count()) throw new ModelException(x.count() + " images but " + y.count() + " labels");
                     List<float[]> xs = SparkIo.records(x, common.scale != null ? common.scale : 1f / 255);
                     List<DistributedStats.Labelled> l = new ArrayList<>();
-                    for (int i = 0; i < xs.size(); i++) l.add(new DistributedStats.Labelled(xs.get(i), (int) y.data()[i]));
+                    int lim = common.samples > 0 ? (int) Math.min(common.samples, xs.size()) : xs.size();
+                    for (int i = 0; i < lim; i++) l.add(new DistributedStats.Labelled(xs.get(i), (int) y.data()[i]));
                     int bs = CalibrationData.batchSize(CalibrationData.singleInput(m.graph()), common.batchSize);
                     Confusion c = DistributedStats.accuracy(Batched.of(sc.parallelize(l, common.parts(sc)), bs, common.samples, common.parts(sc)),
                             SparkModel.broadcast(sc, m.graph()), classes, threads);
