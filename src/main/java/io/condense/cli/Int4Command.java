@@ -36,7 +36,11 @@ public final class Int4Command implements Callable<Integer> {
     @Option(names = "--method", defaultValue = "gptq", description = "gptq | awq | rtn (default ${DEFAULT-VALUE})")
     String method;
 
-    @Option(names = "--asymmetric", description = "UINT4 with per-group zero points (default: symmetric INT4)")
+    @Option(names = "--symmetric", description = "INT4 with zero point 0 (default: UINT4 with a zero point per group, "
+            + "which uses all 16 levels for each group's range)")
+    boolean symmetric;
+
+    @Option(names = "--asymmetric", hidden = true, description = "the default (kept for scripts that pass it)")
     boolean asymmetric;
 
     @Option(names = "--calib", description = "calibration data: MNIST-format folder, .pb tensor [samples, ...], or a folder of "
@@ -84,7 +88,7 @@ public final class Int4Command implements Callable<Integer> {
         } else {
             data = calib == null ? null : QuantData.calibration(g, calib, batchSize, samples);
         }
-        Int4WeightOnly.Config cfg = Int4WeightOnly.Config.of(group, m).withSymmetric(!asymmetric).withCalibrationSamples(samples).withDamp(damp);
+        Int4WeightOnly.Config cfg = Int4WeightOnly.Config.of(group, m).withSymmetric(symmetric && !asymmetric).withCalibrationSamples(samples).withDamp(damp);
         Int4WeightOnly pass = new Int4WeightOnly(cfg, data, stdout, io.condense.backend.Backends.get(backend));
         Graph q = pass.apply(g);
         OnnxExporter.save(q, out);

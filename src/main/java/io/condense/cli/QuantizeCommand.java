@@ -201,7 +201,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         Graph q = PtqPass.quantize(prepared, stats, cfg);
         if (idx) q = io.condense.data.Preprocessing.image(scale, 0, 1).stamp(q);
         q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", io.condense.onnx.Provenance.sha256(model), cfg, null));
-        byte[] bytes = OnnxExporter.toBytes(q);
+        byte[] bytes = OnnxExporter.toFileBytes(q);
         ModelFiles.writeAtomically(out, s -> s.write(bytes));
         long floatBytes;
         try {
@@ -262,7 +262,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                 .withEmbeddings(!noEmbeddings).withNbits(format.equalsIgnoreCase("matmulnbits"));
         if (!format.equalsIgnoreCase("matmulnbits") && !format.equalsIgnoreCase("qdq")) throw new ModelException("--format must be qdq or matmulnbits, got " + format);
         TransformerQuant.Result r = TransformerQuant.quantize(g, m, opt, data, progress);
-        byte[] bytes = OnnxExporter.toBytes(r.graph());
+        byte[] bytes = OnnxExporter.toFileBytes(r.graph());
         ModelFiles.writeAtomically(out, st -> st.write(bytes));
         long floatBytes = OnnxExporter.toBytes(original).length;
         o.printf(Locale.ROOT, "quantized %s: %s%n", model.getFileName(), r.description());

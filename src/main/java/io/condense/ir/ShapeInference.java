@@ -75,6 +75,27 @@ public final class ShapeInference {
         return b.build();
     }
 
+    /**
+     * {@code g} with value_info for every node output whose type inference knows (symbolic dims as dim_params),
+     * for writing a model: runtimes check shapes before fusing (ONNX Runtime fuses Add + LayerNormalization into
+     * SkipLayerNormalization only when both Add inputs have equal 3-D shapes, which it cannot derive through
+     * BERT's computed Reshape targets by itself). Entries naming values that no node produces any more are dropped.
+     * When inference fails, {@code g} is returned as it is: value_info is advisory.
+     */
+    public static Graph annotate(Graph g) {
+        Graph h;
+        try {
+            h = infer(g);
+        } catch (RuntimeException | StackOverflowError e) {
+            return g;
+        }
+        Set<String> produced = new java.util.HashSet<>();
+        for (Node n : h.nodes()) produced.addAll(n.outputs());
+        Map<String, ValueInfo> vi = new LinkedHashMap<>();
+        h.valueInfo().forEach((k, v) -> { if (produced.contains(k)) vi.put(k, v); });
+        return h.toBuilder().valueInfo(vi).build();
+    }
+
     /** Inferred types of every value of the graph (inputs, initializers and node outputs). */
     public static Map<String, TensorType> inferTypes(Graph g) {
         ShapeInference s = new ShapeInference(g);

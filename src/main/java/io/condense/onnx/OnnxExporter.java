@@ -62,10 +62,17 @@ public final class OnnxExporter {
     public static byte[] toBytes(Graph g) { return toProto(g).toByteArray(); }
 
     /**
+     * The bytes of {@code g} as condense writes models to files: with value_info from
+     * {@link io.condense.ir.ShapeInference#annotate} (what runtimes need to apply their shape-checked fusions).
+     */
+    public static byte[] toFileBytes(Graph g) { return toBytes(io.condense.ir.ShapeInference.annotate(g)); }
+
+    /**
      * Saves {@code g} to {@code file} atomically. Models with over {@link #EXTERNAL_DATA_THRESHOLD} bytes of
      * weights keep large tensors in {@code <file name>.data} beside the model.
      */
     public static void save(Graph g, Path file) {
+        g = io.condense.ir.ShapeInference.annotate(g);
         long bytes = 0;
         for (Tensor t : g.initializers().values()) bytes += t.dtype() == io.condense.ir.DType.STRING ? 0 : t.storageBytes();
         if (bytes <= EXTERNAL_DATA_THRESHOLD) {

@@ -109,14 +109,19 @@ public final class Provenance {
     }
 
     /** The condense version Maven filtered into the jar ("unknown" when run from unfiltered classes). */
-    public static String version() {
+    public static String version() { return property("version"); }
+
+    /** When this build of condense was made (UTC, from the Maven build), or "unknown". */
+    public static String build() { return property("build"); }
+
+    private static String property(String key) {
         Properties p = new Properties();
         try (InputStream in = Provenance.class.getResourceAsStream("/io/condense/cli/version.properties")) {
             if (in != null) p.load(in);
         } catch (IOException ignored) {
             // "unknown" below
         }
-        String v = p.getProperty("version", "unknown");
+        String v = p.getProperty(key, "unknown");
         return v.startsWith("${") ? "unknown" : v;
     }
 

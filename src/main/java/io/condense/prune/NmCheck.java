@@ -56,6 +56,31 @@ public final class NmCheck {
         return out;
     }
 
+    /**
+     * True when every group of {@code m} consecutive elements along {@code axis} of {@code w} (the reduction axis)
+     * has at most {@code n} non-zeros. A reduction length that is not a multiple of {@code m} fails: TensorRT pads
+     * such a tail and does not check it either, so this stays strict.
+     */
+    public static boolean conforms(Tensor w, int axis, int n, int m) {
+        long[] s = w.shape();
+        if (axis < 0 || axis >= s.length) return false;
+        long k = s[axis];
+        if (k < m || k % m != 0) return false;
+        long inner = 1;
+        for (int i = axis + 1; i < s.length; i++) inner *= s[i];
+        long outer = w.size() / (k * inner);
+        for (long o = 0; o < outer; o++) {
+            for (long in = 0; in < inner; in++) {
+                for (long g = 0; g < k; g += m) {
+                    int nz = 0;
+                    for (int j = 0; j < m; j++) if (w.getDouble((int) ((o * k + g + j) * inner + in)) != 0) nz++;
+                    if (nz > n) return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Empty when a layer of these channel counts can gain from 2:4 sparse tensor cores, else why not. */
     public static String eligible(int outChannels, int inChannels) {
         List<String> why = new ArrayList<>();

@@ -128,8 +128,9 @@ public final class DynamicQuantization implements GraphPass {
 
     /**
      * The embedding tables Gather reads (2-D float32 initializers gathered along axis 0, read by nothing else) as
-     * INT8 with one symmetric scale per row, read through a per-axis DequantizeLinear (what ONNX Runtime's own INT8
-     * MiniLM does with its embeddings).
+     * INT8 with one symmetric scale per row. The rows are gathered first and dequantized after the Gather
+     * ({@link GatherDequantize}), as ONNX Runtime's own INT8 MiniLM does with its (per-tensor) embeddings: a
+     * DequantizeLinear of the whole table would run on every inference.
      */
     public static Graph quantizeEmbeddings(Graph g) {
         Set<String> inputs = new HashSet<>();
@@ -147,7 +148,7 @@ public final class DynamicQuantization implements GraphPass {
             e.rewire(i, 0, dq);
             n++;
         }
-        return n == 0 ? g : e.build();
+        return n == 0 ? g : new GatherDequantize().apply(e.build());
     }
 
     private QParams params(Tensor kn) {

@@ -120,7 +120,7 @@ public final class Compressor {
             Path dir = outDir.resolve("stages").resolve(String.format(Locale.ROOT, "%02d-%s", i + 1, spec.type()));
             String configJson = json(spec.config());
             String key = Provenance.sha256((currentSha + "\n" + configJson + "\n" + recipe.seed() + "\n" + recipe.data() + "\n" + recipe.search()
-                    + "\n" + data.describe()).getBytes(StandardCharsets.UTF_8));
+                    + "\n" + data.describe() + "\n" + Provenance.version() + "\n" + Provenance.build()).getBytes(StandardCharsets.UTF_8));
             StageState done = resume ? reuse(dir, key) : null;
             if (done != null) {
                 log.printf(Locale.ROOT, "stage %d %s: inputs unchanged, reusing %s%n", i + 1, spec.type(), outDir.relativize(dir));
@@ -172,7 +172,7 @@ public final class Compressor {
                     double m = metric.evaluate(g);
                     g = Provenance.stamp(g, new Provenance.Stage(stage.method(c), currentSha, stageConfig(recipe, spec, c), recipe.seed(),
                             Map.of("metric", metric.name(), "value", m, "floor", floor)));
-                    byte[] bytes = OnnxExporter.toBytes(g);
+                    byte[] bytes = OnnxExporter.toFileBytes(g);
                     double lat = Latency.medianMs(g, feed, repeats);
                     boolean valid = m >= floor;
                     Candidate cand = new Candidate(i, spec.type(), label, c, m, bytes.length, lat, valid, false, (System.nanoTime() - t0) / 1e9, Map.of());

@@ -49,10 +49,16 @@ class QuantCommandsTest {
         for (Node n : q.nodes()) if (n.opType().equals("DequantizeLinear")) {
             dq++;
             assertEquals(64, n.attrLong("block_size", 0));
-            assertEquals(DType.INT4, q.initializers().get(n.input(0)).dtype());
+            assertEquals(DType.UINT4, q.initializers().get(n.input(0)).dtype(), "default: asymmetric");
+            assertEquals(DType.UINT4, q.initializers().get(n.input(2)).dtype(), "a zero point per group");
         }
         assertEquals(3, dq);
         assertTrue(Files.size(out) * 6 < Files.size(model), Files.size(out) + " vs " + Files.size(model));
+        Path sym = dir.resolve("lenet-int4-sym.onnx");
+        Run rs = main("int4", model.toString(), "--group", "64", "--method", "rtn", "--symmetric", "--out", sym.toString());
+        assertEquals(0, rs.rc(), rs.err());
+        Graph qs = OnnxImporter.load(sym);
+        for (Node n : qs.nodes()) if (n.opType().equals("DequantizeLinear")) assertEquals(DType.INT4, qs.initializers().get(n.input(0)).dtype());
 
         // bad data: one line on stderr, exit 1, no output written
         Path bad = dir.resolve("bad.pb"), out2 = dir.resolve("never.onnx");

@@ -71,6 +71,22 @@ class OrtRoundTripTest {
         byte[] exported = OnnxExporter.toBytes(g);
         if (feeds == null) feeds = OrtTestSupport.randomInputs(g.inputs(), 1234, 3, 2);
         assertBitwiseSame(original, exported, feeds, what);
+        // the file form (value_info from condense's shape inference) computes the same; ORT validates the
+        // annotations against its own inference when it loads the model
+        byte[] annotated = OnnxExporter.toFileBytes(g);
+        Map<String, Tensor> a = OrtTestSupport.run(original, feeds, OptLevel.NO_OPT);
+        Map<String, Tensor> b = OrtTestSupport.run(annotated, feeds, OptLevel.NO_OPT);
+        for (String k : a.keySet()) {
+            assertArrayEquals(TensorCodec.rawBytes(a.get(k)), TensorCodec.rawBytes(b.get(k)), what + " " + k + ": annotated export differs");
+        }
+        if (!overridableInitializers(original)) {
+            Map<String, Tensor> c = OrtTestSupport.run(annotated, feeds, OptLevel.ALL_OPT);
+            for (String k : a.keySet()) {
+                if (a.get(k).dtype().isFloating()) {
+                    io.condense.TensorAssert.assertClose(a.get(k), c.get(k), 1e-4, 1e-4, what + " " + k + ": annotated export, all ORT optimizations");
+                }
+            }
+        }
         // and a second trip changes nothing further
         Graph again = OnnxImporter.fromBytes(exported);
         assertArrayEquals(exported, OnnxExporter.toBytes(again), what + ": export of the re-import differs");

@@ -67,7 +67,7 @@ public final class TransformerQuantEval {
             TransformerQuant.Mode mode = TransformerQuant.Mode.parse(m.trim().split(":")[0]);
             TransformerQuant.Options opt = options(m.trim());
             TransformerQuant.Result r = TransformerQuant.quantize(g, mode, opt, mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
-            byte[] q = OnnxExporter.toBytes(r.graph());
+            byte[] q = OnnxExporter.toFileBytes(r.graph());
             Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), q);
             float[][] e = embeddings(q, r.graph(), evalB);
             row(m.trim() + " (" + r.description() + ")", q.length, floatBytes.length, Fidelity.compareEmbeddings(e, ref));

@@ -88,7 +88,7 @@ public final class TransformerQuantBench {
             TransformerQuant.Mode mode = TransformerQuant.Mode.parse(m.trim().split(":")[0]);
             TransformerQuant.Result r = TransformerQuant.quantize(g, mode, TransformerQuantEval.options(m.trim()),
                     mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
-            byte[] b = OnnxExporter.toBytes(r.graph());
+            byte[] b = OnnxExporter.toFileBytes(r.graph()); // as condense writes it
             Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), b);
             models.put(m.trim(), b);
             what.put(m.trim(), r.description());

@@ -383,8 +383,36 @@ final class ShapeKernels implements KernelRegistry.Group {
             return OpContext.one(Broadcast.fromLongs(out, os, a.dataType()));
         }
         INDArray fast = FloatKernels.gather(a, axis, idx, os);
+        if (fast == null) fast = gatherBytes(a, axis, idx, os);
         if (fast != null) return OpContext.one(fast);
         return OpContext.one(Broadcast.reshape(take(a, axis, idx), os));
+    }
+
+    /**
+     * Gather as a byte copy of whole rows, for element types ND4J's gather rejects (INT8/UINT8 embedding tables:
+     * widening a 30522 x 384 table to int64 on every run would cost more than the model's matrix products);
+     * null when {@code a} is not a dense C-order array addressable with int offsets.
+     */
+    static INDArray gatherBytes(INDArray a, int axis, long[] idx, long[] os) {
+        DataType dt = a.dataType();
+        if (dt != DataType.BYTE && dt != DataType.UBYTE && dt != DataType.BOOL) return null;
+        INDArray d = ConvOps.dense(a);
+        long[] s = d.shape();
+        long dim = s[axis], inner = 1;
+        for (int i = axis + 1; i < s.length; i++) inner *= s[i];
+        long outer = d.length() / (dim * inner);
+        if (outer * idx.length * inner > Integer.MAX_VALUE || d.offset() + d.length() > Integer.MAX_VALUE) return null;
+        java.nio.ByteBuffer src = d.data().asNio();
+        INDArray z = Nd4j.createUninitialized(dt, os, 'c');
+        java.nio.ByteBuffer dst = z.data().asNio();
+        int off = (int) d.offset(), in = (int) inner, w = 0;
+        for (long p = 0; p < outer; p++) {
+            for (long j : idx) {
+                dst.put(w, src, (int) (off + (p * dim + j) * inner), in);
+                w += in;
+            }
+        }
+        return z;
     }
 
     private static INDArray[] squeeze(OpContext c) {

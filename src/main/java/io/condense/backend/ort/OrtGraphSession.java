@@ -36,7 +36,7 @@ final class OrtGraphSession implements Session {
         this.inputs = g.inputs().stream().filter(v -> !g.initializers().containsKey(v.name())).toList();
         this.outputs = List.copyOf(g.outputs());
         for (ValueInfo v : inputs) byName.put(v.name(), v);
-        byte[] model = OnnxExporter.toBytes(g);
+        byte[] model = OnnxExporter.toBytes(g); // the graph as it is (bench measures files as given)
         this.env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

@@ -47,7 +47,7 @@ public record OnnxPreparation(byte[] bytes, Graph graph, int qdqNodes, Map<DType
             String wname = weightSource(g, n.input(1));
             Tensor w = wname == null ? null : g.initializers().get(wname);
             if (w == null || w.rank() < 2) continue;
-            if (Sparsity24.is24(w, axis)) sparse.put(n.name(), wname);
+            if (io.condense.prune.NmCheck.conforms(w, axis, 2, 4)) sparse.put(n.name(), wname);
             else dense.add(n.name());
         }
         List<String> warn = new ArrayList<>();

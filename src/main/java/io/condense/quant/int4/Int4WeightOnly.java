@@ -76,7 +76,12 @@ public final class Int4WeightOnly implements GraphPass {
             if (blockColumns < 1) throw new ModelException("block columns must be >= 1, got " + blockColumns);
         }
 
-        public static Config of(int group, Method method) { return new Config(4, group, method, true, 0, 0.01, 128, false, Format.QDQ); }
+        /**
+         * Defaults: 4 bits, asymmetric (UINT4 with a zero point per group: all 16 levels cover each group's
+         * [min, max]; symmetric INT4 uses 15 levels of amax/7), GPTQ damping 0.01, QDQ export. Asymmetric measured
+         * better on MiniLM-L6 with GPTQ g32: mean cosine 0.9856 vs 0.9765 symmetric (150 held-out sentences).
+         */
+        public static Config of(int group, Method method) { return new Config(4, group, method, false, 0, 0.01, 128, false, Format.QDQ); }
 
         public Config withSymmetric(boolean s) { return new Config(bits, group, method, s, calibrationSamples, damp, blockColumns, embeddings, format); }
 

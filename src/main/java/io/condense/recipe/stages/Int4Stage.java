@@ -14,7 +14,7 @@ public final class Int4Stage implements Stage<Int4Stage.Config> {
     /**
      * @param method             rtn and/or gptq (each a candidate)
      * @param group              group sizes along K (each a candidate; larger = smaller model)
-     * @param symmetric          INT4 with zero point 0 (true) or UINT4 with zero points
+     * @param symmetric          INT4 with zero point 0 (true) or UINT4 with zero points (false, the default)
      * @param calibrationSamples rows of layer inputs GPTQ reads at most (0 = all)
      */
     public record Config(List<Int4WeightOnly.Method> method, List<Integer> group, Boolean symmetric, Integer calibrationSamples) {
@@ -22,7 +22,7 @@ public final class Int4Stage implements Stage<Int4Stage.Config> {
             method = method == null || method.isEmpty() ? List.of(Int4WeightOnly.Method.RTN) : List.copyOf(method);
             group = group == null || group.isEmpty() ? List.of(128) : List.copyOf(group);
             for (int g : group) if (g < 2) throw new IllegalArgumentException("group sizes must be >= 2, got " + g);
-            symmetric = symmetric == null || symmetric;
+            symmetric = symmetric != null && symmetric;
             calibrationSamples = calibrationSamples == null ? 512 : calibrationSamples;
             if (calibrationSamples < 0) throw new IllegalArgumentException("calibration_samples must be >= 0");
         }

@@ -47,10 +47,10 @@ class OnnxPreparationTest {
     @Test
     void sparsityCheckerFollowsTheReductionAxis() {
         Graph g = twoMatMuls(DType.FLOAT32);
-        assertTrue(Sparsity24.is24(g.initializers().get("W1"), 0));
-        assertFalse(Sparsity24.is24(g.initializers().get("W1"), 1), "rows along N are not 2:4");
-        assertFalse(Sparsity24.is24(g.initializers().get("W2"), 0));
-        assertFalse(Sparsity24.is24(Tensor.of(new float[] {0, 0, 1}, 3, 1), 0), "K not a multiple of 4");
+        assertTrue(io.condense.prune.NmCheck.conforms(g.initializers().get("W1"), 0, 2, 4));
+        assertFalse(io.condense.prune.NmCheck.conforms(g.initializers().get("W1"), 1, 2, 4), "rows along N are not 2:4");
+        assertFalse(io.condense.prune.NmCheck.conforms(g.initializers().get("W2"), 0, 2, 4));
+        assertFalse(io.condense.prune.NmCheck.conforms(Tensor.of(new float[] {0, 0, 1}, 3, 1), 0, 2, 4), "K not a multiple of 4");
     }
 
     @Test

@@ -65,23 +65,31 @@ public final class LowBitBenchmark {
         }
         List<Map<String, Tensor>> feeds = Qat.feeds(fp, train, 64, (calib + 63) / 64);
         System.out.println();
-        System.out.println("INT4 weight-only, symmetric, relative output error ||WX - WqX|| / ||WX|| on " + calib + " calibration samples:");
+        System.out.println("INT4 weight-only, relative output error ||WX - WqX|| / ||WX|| on " + calib + " calibration samples"
+                + " (sym: INT4, zero point 0; asym: UINT4 with a zero point per group, the default):");
         System.out.println();
-        System.out.println("| group | layer | K x N | RTN | GPTQ | GPTQ/RTN |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| group | layer | K x N | RTN sym | RTN asym | GPTQ sym | GPTQ asym |");
+        System.out.println("|---|---|---|---|---|---|---|");
         StringBuilder acc = new StringBuilder();
         for (int group : new int[] {32, 64, 128}) {
-            long g0 = System.nanoTime();
-            Int4WeightOnly pass = new Int4WeightOnly(Int4WeightOnly.Config.of(group, Int4WeightOnly.Method.GPTQ).withCalibrationSamples(calib), feeds, null);
-            Graph gq = pass.apply(fp);
-            double secs = (System.nanoTime() - g0) / 1e9;
-            for (Int4WeightOnly.LayerReport r : pass.reports()) {
-                System.out.printf(Locale.ROOT, "| %d | %s | %d x %d | %.4f | %.4f | %.2f |%n", group, r.weight(), r.cols(), r.rows(), r.rtnError(), r.gptqError(),
-                        r.gptqError() / r.rtnError());
+            Int4WeightOnly[] passes = new Int4WeightOnly[2];
+            for (int k = 0; k < 2; k++) {
+                boolean sym = k == 0;
+                long g0 = System.nanoTime();
+                passes[k] = new Int4WeightOnly(Int4WeightOnly.Config.of(group, Int4WeightOnly.Method.GPTQ).withSymmetric(sym).withCalibrationSamples(calib), feeds, null);
+                Graph gq = passes[k].apply(fp);
+                double secs = (System.nanoTime() - g0) / 1e9;
+                Graph rq = new Int4WeightOnly(Int4WeightOnly.Config.of(group, Int4WeightOnly.Method.RTN).withSymmetric(sym), null, null).apply(fp);
+                String w = sym ? "sym" : "asym";
+                acc.append(String.format(Locale.ROOT, "| INT4 g%d RTN %s | %.4f | %d |%n| INT4 g%d GPTQ %s (%.1f s incl. calibration) | %.4f | %d |%n", group, w,
+                        accuracy(rq, test), OnnxExporter.toBytes(rq).length, group, w, secs, accuracy(gq, test), OnnxExporter.toBytes(gq).length));
             }
-            Graph rq = new Int4WeightOnly(Int4WeightOnly.Config.of(group, Int4WeightOnly.Method.RTN), null, null).apply(fp);
-            acc.append(String.format(Locale.ROOT, "| INT4 g%d RTN | %.4f | %d |%n| INT4 g%d GPTQ (%.1f s incl. calibration) | %.4f | %d |%n", group,
-                    accuracy(rq, test), OnnxExporter.toBytes(rq).length, group, secs, accuracy(gq, test), OnnxExporter.toBytes(gq).length));
+            List<Int4WeightOnly.LayerReport> a = passes[0].reports(), b = passes[1].reports();
+            for (int i = 0; i < a.size(); i++) {
+                Int4WeightOnly.LayerReport r = a.get(i), u = b.get(i);
+                System.out.printf(Locale.ROOT, "| %d | %s | %d x %d | %.4f | %.4f | %.4f | %.4f |%n", group, r.weight(), r.cols(), r.rows(),
+                        r.rtnError(), u.rtnError(), r.gptqError(), u.gptqError());
+            }
         }
         System.out.println();
         System.out.println("| model | top-1 | ONNX bytes |");
