@@ -8,7 +8,6 @@ import scala.Tuple2;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -140,6 +139,4 @@ public final class Batched<S> implements Serializable {
 
         @Override public int hashCode() { return java.util.Objects.hash(parts, batches, batchSize); }
     }
-
-    static <T> Iterator<T> single(T t) { return List.of(t).iterator(); }
 }

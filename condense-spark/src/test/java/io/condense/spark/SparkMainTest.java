@@ -77,6 +77,53 @@ class SparkMainTest {
         assertTrue(correct >= 190, "mnist-8 is ~98.9% accurate: " + correct + "/200");
     }
 
+    /** Parquet in (a column of 8-bit pixel bytes) and out (the statistics table) gives the --idx statistics (Spark SQL start-up: slow). */
+    @org.junit.jupiter.api.Tag("slow")
+    @Test
+    void parquetInputAndOutput() throws Exception {
+        Path model = TestData.require("onnx/models/mnist-8/model.onnx");
+        Path images = TestData.require("mnist/t10k-images-idx3-ubyte.gz");
+        Path single = tmp.resolve("single.json");
+        assertEquals(0, SparkMain.run("calibrate", model.toString(), "--idx", images.toString(), "--samples", "96", "--batch-size", "8",
+                "--single", "--master", "local[1]", "--out", single.toString()));
+        JsonNode b = new ObjectMapper().readTree(single.toFile());
+        // the same images as a Parquet column of 8-bit pixel bytes in, the statistics as a Parquet table out
+        Idx.Array raw = Idx.read(images);
+        Path pqIn = tmp.resolve("images.parquet"), outPq = tmp.resolve("stats.parquet");
+        org.apache.spark.sql.SparkSession s = org.apache.spark.sql.SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        try {
+            List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+            for (int i = 0; i < 96; i++) {
+                byte[] px = new byte[784];
+                for (int j = 0; j < 784; j++) px[j] = (byte) (int) raw.data()[i * 784 + j];
+                rows.add(org.apache.spark.sql.RowFactory.create((long) i, px));
+            }
+            org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                    .add("id", org.apache.spark.sql.types.DataTypes.LongType).add("image", org.apache.spark.sql.types.DataTypes.BinaryType);
+            s.createDataFrame(rows, schema).coalesce(1).write().parquet(pqIn.toString());
+        } finally {
+            s.stop();
+        }
+        assertEquals(0, SparkMain.run("calibrate", model.toString(), "--parquet", pqIn.toString(), "--column", "image", "--pixels", "--batch-size", "8",
+                "--master", "local[2]", "--partitions", "3", "--out", outPq.toString()));
+        s = org.apache.spark.sql.SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        try {
+            List<org.apache.spark.sql.Row> got = s.read().parquet(outPq.toString()).collectAsList();
+            assertEquals(b.get("tensors").size(), got.size());
+            for (JsonNode t : b.get("tensors")) {
+                org.apache.spark.sql.Row r = got.stream().filter(x -> x.getString(0).equals(t.get("name").asText())).findFirst().orElseThrow();
+                assertEquals(t.get("count").asLong(), r.getLong(1));
+                assertEquals(t.get("abs_max").asDouble(), r.getDouble(4), 0.0);
+                assertEquals(t.get("thresholds").get("entropy").asDouble(), r.getDouble(7), 0.0);
+                assertEquals(t.get("histogram").get(5).asLong(), r.getList(10).get(5));
+            }
+        } finally {
+            s.stop();
+        }
+    }
+
     @Test
     void badInputIsOneLineAndExitCode() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
