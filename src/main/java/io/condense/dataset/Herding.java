@@ -33,7 +33,7 @@ public final class Herding implements Coreset {
      * Greedy herding over the rows of {@code f} (indices mapped through {@code ids}, ascending). The class mean is a
      * {@link ClassSums} mean (chunks of global sample indices), the same bits a partitioned computation merges to.
      */
-    static int[] herd(float[][] f, int[] ids, int k) {
+    public static int[] herd(float[][] f, int[] ids, int k) {
         int n = f.length, d = f[0].length;
         ClassSums cs = new ClassSums(1, d);
         cs.addAll(java.util.Arrays.stream(ids).asLongStream().toArray(), new int[n], f);

@@ -54,6 +54,8 @@ public final class Batched<S> implements Serializable {
 
     public long samples() { return samples; }
 
+    public int batchSize() { return batchSize; }
+
     public long batches() { return batches; }
 
     public int partitions() { return indexed.getNumPartitions(); }

@@ -51,7 +51,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "condense-spark", mixinStandardHelpOptions = true, version = "condense-spark 0.1.0",
         description = "condense on Apache Spark: calibration statistics and evaluation over data larger than one machine.",
-        subcommands = {SparkMain.Calibrate.class, SparkMain.Eval.class, SparkMain.SensitivitySweep.class})
+        subcommands = {SparkMain.Calibrate.class, SparkMain.Eval.class, SparkMain.SensitivitySweep.class, SparkMain.CoresetSelect.class})
 public final class SparkMain implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -405,6 +405,55 @@ public final class SparkMain implements Callable<Integer> {
                 } else {
                     for (java.nio.file.Path p : io.condense.prune.SensitivityAnalysis.write(r, java.nio.file.Path.of(out))) o.println("wrote " + p);
                 }
+                o.flush();
+                return 0;
+            } finally {
+                spark.stop();
+            }
+        }
+    }
+
+    // ---- coreset ----------------------------------------------------------------------------------------------
+
+    @Command(name = "coreset", mixinStandardHelpOptions = true,
+            description = {"Coreset selection (herding or k-center, ipc samples per class) in the embedding of an ONNX feature model",
+                    "(its first output, [batch, features]): embeddings and class sums per data partition, greedy selection on the driver."})
+    static final class CoresetSelect implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "FEATURE_MODEL") String model;
+        @CommandLine.Mixin Common common = new Common();
+        @Option(names = "--idx-images", required = true) String images;
+        @Option(names = "--idx-labels", required = true) String labels;
+        @Option(names = "--ipc", required = true, description = "samples per class") int ipc;
+        @Option(names = "--method", defaultValue = "herding", description = "herding | kcenter") String method;
+        @Option(names = "--classes", defaultValue = "10") int classes;
+        @Option(names = "--seed", defaultValue = "0") long seed;
+        @Option(names = "--out", required = true, description = "JSON with the selected sample indices, class by class") String out;
+
+        @Override public Integer call() throws Exception {
+            common.validate();
+            if (ipc <= 0) throw new CommandLine.ParameterException(spec.commandLine(), "--ipc must be positive, got " + ipc);
+            PrintWriter o = spec.commandLine().getOut();
+            SparkSession spark = common.spark("condense-spark coreset");
+            try {
+                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+                ModelSource.Loaded m = loadModel(sc, model);
+                Idx.Array x = SparkIo.idx(sc.hadoopConfiguration(), images), y = SparkIo.idx(sc.hadoopConfiguration(), labels);
+                List<float[]> xs = SparkIo.records(x, common.scale != null ? common.scale : 1f / 255);
+                int lim = common.samples > 0 ? (int) Math.min(common.samples, xs.size()) : xs.size();
+                if (y.count() < lim) throw new ModelException(x.count() + " images but " + y.count() + " labels");
+                List<DistributedStats.Labelled> l = new ArrayList<>();
+                for (int i = 0; i < lim; i++) l.add(new DistributedStats.Labelled(xs.get(i), (int) y.data()[i]));
+                int[] sel = DistributedCoreset.run(Batched.of(sc.parallelize(l, common.parts(sc)), io.condense.stats.ClassSums.CHUNK, 0, common.parts(sc)),
+                        SparkModel.broadcast(sc, m.graph()), classes, ipc, method, seed, Common.threads(sc));
+                ObjectNode root = JSON.createObjectNode();
+                root.put("model", m.description());
+                root.put("method", method);
+                root.put("ipc", ipc);
+                root.put("samples", lim);
+                root.set("indices", JSON.valueToTree(sel));
+                SparkIo.write(sc.hadoopConfiguration(), out, JSON.writeValueAsString(root).getBytes(StandardCharsets.UTF_8));
+                o.printf(Locale.ROOT, "selected %d of %d samples (%s, %d per class) -> %s%n", sel.length, lim, method, ipc, out);
                 o.flush();
                 return 0;
             } finally {

@@ -136,4 +136,37 @@ class SparkStatsTest {
         for (int i = 0; i < want.curves().size(); i++) assertArrayEquals(want.curves().get(i).accuracy(), got.curves().get(i).accuracy(), 0.0);
         assertTrue(got.curves().stream().anyMatch(c -> c.accuracy()[1] < 1.0), "pruning 90% of some layer changes predictions");
     }
+
+    @Test
+    void coresetSelectionEqualsSingleProcess() {
+        Graph g = Models.lenet300100(16); // logits as a 10-d embedding
+        int n = 700, classes = 3, ipc = 4;
+        List<float[]> xs = SparkTestSupport.samples(n, 784, 10);
+        List<DistributedStats.Labelled> data = new ArrayList<>();
+        for (int i = 0; i < n; i++) data.add(new DistributedStats.Labelled(xs.get(i), (i * 7) % classes));
+        // single process: features on batches of 256 in index order, then the core's per-class herding / k-center
+        float[][] feats = new float[n][];
+        try (io.condense.backend.Session s = io.condense.backend.Backends.cpu().open(g)) {
+            int k = 0;
+            for (Map<String, Tensor> f : CalibrationData.fromArray(g.inputs().get(0), SparkTestSupport.concat(xs), n, 784, 256, 0)) {
+                for (float[] row : DistributedCoreset.features(s, g, f)) feats[k++] = row;
+            }
+        }
+        List<Integer> want = new ArrayList<>(), wantK = new ArrayList<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int c = 0; c < classes; c++) {
+            int cc = c;
+            int[] ids = java.util.stream.IntStream.range(0, n).filter(i -> data.get(i).label() == cc).toArray();
+            float[][] f = java.util.Arrays.stream(ids).mapToObj(i -> feats[i]).toArray(float[][]::new);
+            for (int i : io.condense.dataset.Herding.herd(f, ids, ipc)) want.add(i);
+            for (int i : io.condense.dataset.KCenter.greedy(f, ids, ipc, r.nextInt(ids.length))) wantK.add(i);
+        }
+        SparkModel m = SparkModel.broadcast(sc, g);
+        for (int parts : new int[] {1, 3}) {
+            Batched<DistributedStats.Labelled> b = Batched.of(sc.parallelize(data, 2), io.condense.stats.ClassSums.CHUNK, 0, parts);
+            assertEquals(want, java.util.Arrays.stream(DistributedCoreset.run(b, m, classes, ipc, "herding", 3, 0)).boxed().toList());
+            assertEquals(wantK, java.util.Arrays.stream(DistributedCoreset.run(b, m, classes, ipc, "kcenter", 3, 0)).boxed().toList());
+        }
+        assertEquals(classes * ipc, want.stream().distinct().count());
+    }
 }
