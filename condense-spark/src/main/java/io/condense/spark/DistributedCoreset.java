@@ -65,9 +65,16 @@ public final class DistributedCoreset {
             try (Session s = Backends.cpu().open(g)) {
                 long idx = first * ClassSums.CHUNK, chunk = first;
                 for (List<DistributedStats.Labelled> b : batches) {
-                    Map<String, Tensor> feeds = arrays.feeds(g, b.stream().map(DistributedStats.Labelled::x).toList());
-                    if (feeds == null) throw new ModelException("the feature model needs a symbolic batch dimension");
-                    float[][] f = features(s, g, feeds);
+                    // a model with a fixed batch dimension runs the chunk in sub-batches of that size
+                    int fixed = io.condense.quant.CalibrationData.batchSize(io.condense.quant.CalibrationData.singleInput(g), -1);
+                    int step = fixed > 0 ? fixed : b.size();
+                    if (b.size() % step != 0) throw new ModelException(b.size() + " samples do not fill batches of the model's fixed batch size " + fixed);
+                    List<float[]> rows = new ArrayList<>();
+                    for (int from = 0; from < b.size(); from += step) {
+                        Map<String, Tensor> feeds = arrays.feeds(g, b.subList(from, from + step).stream().map(DistributedStats.Labelled::x).toList());
+                        rows.addAll(List.of(features(s, g, feeds)));
+                    }
+                    float[][] f = rows.toArray(new float[0][]);
                     int[] l = b.stream().mapToInt(DistributedStats.Labelled::label).toArray();
                     if (part == null) {
                         part = new Part();
