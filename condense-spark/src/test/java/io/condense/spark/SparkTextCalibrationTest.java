@@ -43,4 +43,32 @@ class SparkTextCalibrationTest {
         assertTrue(ja.get("tensors").size() > 30, "the MatMul inputs of 6 layers");
         assertEquals(jb, ja);
     }
+
+    /** Text fidelity of dynamic-INT8 MiniLM to the float model on Spark (3 partitions) == Fidelity.compareText in one process. */
+    @Test
+    void miniLmTextFidelityOnSparkEqualsSingleProcess() throws Exception {
+        Path model = TestData.miniLm();
+        Assumptions.assumeTrue(model != null, "MiniLM jar not on the test class path: skipping");
+        byte[] tokJson;
+        try (var in = SparkTextCalibrationTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+            Assumptions.assumeTrue(in != null, "MiniLM tokenizer not on the test class path: skipping");
+            tokJson = in.readAllBytes();
+        }
+        io.condense.ir.Graph f = io.condense.onnx.OnnxImporter.load(model);
+        io.condense.ir.Graph q = io.condense.quant.TransformerQuant.quantize(f, io.condense.quant.TransformerQuant.Mode.DYNAMIC, null, null).graph();
+        java.util.List<String> sentences = TextData.builtinCalibrationText().subList(0, 24);
+        io.condense.eval.Fidelity.Report want;
+        try (io.condense.data.text.HfTokenizer tok = io.condense.data.text.HfTokenizer.fromJson(tokJson, "tokenizer", 0)) {
+            want = io.condense.eval.Fidelity.compareText(q, f, TextData.batches(q, tok, sentences, 8));
+        }
+        org.apache.spark.api.java.JavaSparkContext sc = SparkTestSupport.context("local[2]");
+        try {
+            io.condense.eval.Fidelity.Report got = DistributedStats.compareText(Batched.of(sc.parallelize(sentences, 2), 8, 0, 3),
+                    SparkModel.broadcast(sc, q), SparkModel.broadcast(sc, f), new Feeds.TextTokenizer(sc, tokJson, 0), 0);
+            assertEquals(want, got);
+            assertTrue(got.embeddings().meanCosine() > 0.98 && got.embeddings().meanCosine() < 1, got.embeddings().format());
+        } finally {
+            sc.stop();
+        }
+    }
 }
