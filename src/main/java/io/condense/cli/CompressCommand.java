@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
                 + "floor and a time budget; writes the best valid model, report.json, report.html and per-stage models with provenance."},
         footer = {"", "Presets: int8 (INT8 PTQ, calibrators and layers kept in float searched), int4 (INT4 weight-only),",
                 "         int8-sparse and small (need the prune/distill stages: rejected until they land).",
-                "Stages: " + "fine-tune, qat, quantize, int4, benchmark, export-onnx, report (available); distill, prune, fp16, export-tensorrt (not in this build).",
+                "Stages: " + "fine-tune, qat, quantize, int4, fp16, benchmark, export-onnx, report (available); distill, prune, export-tensorrt (not in this build).",
                 "A rerun into the same --out skips stages whose input model and settings are unchanged (--no-resume to redo them).",
                 "", "Examples:",
                 "  condense compress lenet5.onnx --preset int8 --data ../shared/data/mnist --out out/",

@@ -3,6 +3,7 @@ package io.condense.recipe;
 import io.condense.recipe.stages.BenchmarkStage;
 import io.condense.recipe.stages.ExportOnnxStage;
 import io.condense.recipe.stages.FineTuneStage;
+import io.condense.recipe.stages.Fp16Stage;
 import io.condense.recipe.stages.Int4Stage;
 import io.condense.recipe.stages.PruneStage;
 import io.condense.recipe.stages.QatStage;
@@ -29,6 +30,7 @@ public final class Stages {
             new QatStage(),
             new QuantizeStage(),
             new Int4Stage(),
+            new Fp16Stage(),
             new BenchmarkStage(),
             new ExportOnnxStage(),
             new ReportStage());
@@ -37,7 +39,6 @@ public final class Stages {
     public static final Map<String, String> PLANNED = Map.of(
             "distill", "knowledge distillation",
             "prune-structured", "structured pruning (channels, attention heads)",
-            "fp16", "the float16 conversion pass",
             "export-tensorrt", "TensorRT engine export");
 
     /** Every stage name a recipe may use, available ones first. */
