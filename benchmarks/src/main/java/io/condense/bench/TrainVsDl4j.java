@@ -131,9 +131,81 @@ public final class TrainVsDl4j {
                         fw == 0 ? "condense" : "dl4j", ips[fw][r], 1000 * cpuPerStep[fw][r], wall, lastLoss, load());
             }
         }
+        if (Boolean.getBoolean("profile")) profile(tape, opt, b, steps);
         double cIps = median(ips[0]), dIps = median(ips[1]), cCpu = median(cpuPerStep[0]), dCpu = median(cpuPerStep[1]);
         System.out.printf(Locale.ROOT, "RESULT model=%s condense_img_s=%.0f dl4j_img_s=%.0f speedup_wall=%.2f condense_cpu_ms_step=%.3f dl4j_cpu_ms_step=%.3f speedup_cpu=%.2f load=%.2f%n",
                 model, cIps, dIps, cIps / dIps, 1000 * cCpu, 1000 * dCpu, dCpu / cCpu, load());
+    }
+
+    /** -Dprofile=true: condense's per-op CPU time and Java heap allocation per step (profiling slows it a little). */
+    static void profile(Tape tape, Optimizer opt, Batches b, int steps) {
+        Map<String, long[]> prof = tape.profile();
+        prof.clear();
+        com.sun.management.ThreadMXBean tm = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().getId();
+        long a0 = tm.getThreadAllocatedBytes(tid);
+        Map<String, Long> th0 = threadTicks();
+        double c0 = cpu();
+        String in = tape.graph().inputs().get(0).name(), out = tape.graph().outputs().get(0).name();
+        long[] phase = new long[4];
+        for (int i = 0; i < steps; i++) {
+            int k = i % b.x().size();
+            long t0 = tm.getCurrentThreadCpuTime();
+            Map<String, INDArray> o = tape.forward(Map.of(in, b.x().get(k)), true);
+            long t1 = tm.getCurrentThreadCpuTime();
+            Losses.Loss l = Losses.softmaxCrossEntropy(o.get(out), b.labels().get(k), 0);
+            long t2 = tm.getCurrentThreadCpuTime();
+            Map<String, INDArray> g = tape.backward(Map.of(out, l.grad()));
+            long t3 = tm.getCurrentThreadCpuTime();
+            opt.step(tape.parameters(), g);
+            long t4 = tm.getCurrentThreadCpuTime();
+            phase[0] += t1 - t0;
+            phase[1] += t2 - t1;
+            phase[2] += t3 - t2;
+            phase[3] += t4 - t3;
+        }
+        double c = cpu() - c0;
+        long alloc = tm.getThreadAllocatedBytes(tid) - a0;
+        Map<String, Long> th1 = threadTicks();
+        StringBuilder sb = new StringBuilder();
+        th1.forEach((k, v) -> {
+            long d = v - th0.getOrDefault(k, 0L);
+            if (d > 0) sb.append(String.format(Locale.ROOT, " %s=%.0fus", k, d * 1e4 / steps));
+        });
+        System.out.println("  process threads' CPU per step (/proc, 10 ms ticks):" + sb);
+        long opSum = 0;
+        System.out.printf(Locale.ROOT, "  condense profile over %d steps: %.3f cpu-ms/step, %.1f KB Java heap allocated/step; per op (us/step forward, backward, calls/step):%n",
+                steps, 1000 * c / steps, alloc / 1024.0 / steps);
+        System.out.printf(Locale.ROOT, "    phases (calling thread us/step): forward %.1f loss %.1f backward %.1f optimizer %.1f%n",
+                phase[0] / 1e3 / steps, phase[1] / 1e3 / steps, phase[2] / 1e3 / steps, phase[3] / 1e3 / steps);
+        for (Map.Entry<String, long[]> e : prof.entrySet()) {
+            long[] v = e.getValue();
+            opSum += v[0] + v[1];
+            System.out.printf(Locale.ROOT, "    %-20s %8.1f %8.1f %6.1f%n", e.getKey(), v[0] / 1e3 / steps, v[1] / 1e3 / steps, v[2] / (double) steps);
+        }
+        System.out.printf(Locale.ROOT, "    (ops total %.1f us/step of the calling thread)%n", opSum / 1e3 / steps);
+        tape.stopProfile();
+    }
+
+    /** utime+stime ticks per thread (name#tid) of this process, from /proc/self/task (empty where unavailable). */
+    static Map<String, Long> threadTicks() {
+        Map<String, Long> m = new java.util.TreeMap<>();
+        try (var dirs = java.nio.file.Files.list(Path.of("/proc/self/task"))) {
+            for (Path d : (Iterable<Path>) dirs::iterator) {
+                try {
+                    String st = java.nio.file.Files.readString(d.resolve("stat"));
+                    int r = st.lastIndexOf(')');
+                    String name = st.substring(st.indexOf('(') + 1, r);
+                    String[] f = st.substring(r + 2).split(" ");
+                    m.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+                } catch (java.io.IOException | RuntimeException ignored) {
+                    // thread ended
+                }
+            }
+        } catch (java.io.IOException | RuntimeException ignored) {
+            // not Linux
+        }
+        return m;
     }
 
     static double median(double[] v) {
