@@ -672,7 +672,8 @@ public final class TrainOps {
 
     /** A float32 array's values in C order, copied in bulk from native memory. */
     static float[] floats(INDArray a) {
-        INDArray c = a.dup('c');
+        boolean dense = a.ordering() == 'c' && a.elementWiseStride() == 1 && a.data().length() == a.length();
+        INDArray c = dense ? a : a.dup('c');
         float[] out = new float[(int) c.length()];
         java.nio.FloatBuffer fb = c.data().asNioFloat();
         fb.position((int) c.offset());

@@ -42,7 +42,8 @@ import java.util.Map;
  * normalizes the pixels inside its graph; DL4J gets pre-normalized pixels. The first-step losses of both are printed
  * (equal initial weights and data give equal losses, which checks the two networks are the same).
  *
- * <p>Per round and framework: WARMUP untimed steps, then STEPS timed ones; reports images/s (wall) and process CPU
+ * <p>First 4 x WARMUP untimed steps of each (JIT warm-up), then per round and framework: WARMUP untimed steps, then STEPS
+ * timed ones; reports images/s (wall) and process CPU
  * seconds per step (all threads, GC included), and the load average. Prints one {@code RESULT} line per model with
  * the medians over rounds and the ratio condense/DL4J of both.
  */
@@ -114,6 +115,11 @@ public final class TrainVsDl4j {
         System.out.printf(Locale.ROOT, "%s: first-step loss condense %.6f dl4j %.6f (same weights and batch)%n", model, cond.step(0), dl.step(0));
         double[][] cpuPerStep = new double[2][rounds], ips = new double[2][rounds];
         int[] pos = {1, 1};
+        // JIT warm-up of both code paths before any timed round (C2 keeps compiling for several hundred steps)
+        for (int i = 0; i < 4 * warmup; i++) {
+            cond.step(pos[0]++);
+            dl.step(pos[1]++);
+        }
         for (int r = 0; r < rounds; r++) {
             for (int f = 0; f < 2; f++) {
                 // alternate which framework goes first, so slow drifts in the machine's load hit both equally
