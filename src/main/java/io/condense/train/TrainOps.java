@@ -264,8 +264,9 @@ public final class TrainOps {
      */
     static INDArray mm(INDArray a, boolean ta, INDArray b, boolean tb, double alpha) {
         long m = ta ? a.size(1) : a.size(0), n = tb ? b.size(0) : b.size(1);
-        // zeroed, not uninitialized: beta = 0 must not meet NaN garbage (0 * NaN)
-        INDArray y = Nd4j.create(a.dataType(), m, n);
+        // uninitialized: with beta = 0 the GEMM never reads C (BLAS semantics; checked with a NaN-filled C on the
+        // OpenBLAS and oneDNN paths, float and double)
+        INDArray y = Nd4j.createUninitialized(a.dataType(), m, n);
         Nd4j.gemm(a, b, y, ta, tb, alpha, 0.0);
         return y;
     }
