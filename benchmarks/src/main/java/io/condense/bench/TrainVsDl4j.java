@@ -44,7 +44,8 @@ import java.util.Map;
  *
  * <p>First 4 x WARMUP untimed steps of each (JIT warm-up), then per round and framework: WARMUP untimed steps, then STEPS
  * timed ones; reports images/s (wall) and process CPU
- * seconds per step (all threads, GC included), and the load average. Prints one {@code RESULT} line per model with
+ * seconds per step (all threads, GC and JIT included), CPU seconds of the training thread alone, and the load average.
+ * MODELS is a comma list of MODEL or MODEL:STEPS. Prints one {@code RESULT} line per model with
  * the medians over rounds and the ratio condense/DL4J of both.
  */
 public final class TrainVsDl4j {
@@ -75,7 +76,11 @@ public final class TrainVsDl4j {
                 Runtime.getRuntime().availableProcessors(), load(), rounds, steps, warmup, lr, BATCH);
         Dataset train = Mnist.load(data, true);
         Batches b = batches(train, 200);
-        for (String model : models) bench(model, b, rounds, steps, warmup, lr);
+        for (String spec : models) {
+            // MODEL or MODEL:STEPS (LeNet-5 steps are ~30x dearer than LeNet-300-100's)
+            String[] ms = spec.split(":");
+            bench(ms[0], b, rounds, ms.length > 1 ? Integer.parseInt(ms[1]) : steps, warmup, lr);
+        }
     }
 
     static Batches batches(Dataset train, int n) {
@@ -113,7 +118,8 @@ public final class TrainVsDl4j {
             return net.score();
         };
         System.out.printf(Locale.ROOT, "%s: first-step loss condense %.6f dl4j %.6f (same weights and batch)%n", model, cond.step(0), dl.step(0));
-        double[][] cpuPerStep = new double[2][rounds], ips = new double[2][rounds];
+        double[][] cpuPerStep = new double[2][rounds], ips = new double[2][rounds], threadPerStep = new double[2][rounds];
+        java.lang.management.ThreadMXBean tmx = ManagementFactory.getThreadMXBean();
         int[] pos = {1, 1};
         // JIT warm-up of both code paths before any timed round (C2 keeps compiling for several hundred steps)
         for (int i = 0; i < 4 * warmup; i++) {
@@ -128,19 +134,22 @@ public final class TrainVsDl4j {
                 double lastLoss = 0;
                 for (int i = 0; i < warmup; i++) lastLoss = run.step(pos[fw]++);
                 double c0 = cpu();
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), th0 = tmx.getCurrentThreadCpuTime();
                 for (int i = 0; i < steps; i++) lastLoss = run.step(pos[fw]++);
                 double wall = (System.nanoTime() - t0) / 1e9, c = cpu() - c0;
+                threadPerStep[fw][r] = (tmx.getCurrentThreadCpuTime() - th0) / 1e9 / steps;
                 cpuPerStep[fw][r] = c / steps;
                 ips[fw][r] = steps * BATCH / wall;
-                System.out.printf(Locale.ROOT, "  round %d %-8s %8.0f img/s  %7.3f cpu-ms/step  wall %.2fs  loss %.4f  load %.2f%n", r + 1,
-                        fw == 0 ? "condense" : "dl4j", ips[fw][r], 1000 * cpuPerStep[fw][r], wall, lastLoss, load());
+                System.out.printf(Locale.ROOT, "  round %d %-8s %8.0f img/s  %7.3f cpu-ms/step (%7.3f on the training thread)  wall %.2fs  loss %.4f  load %.2f%n", r + 1,
+                        fw == 0 ? "condense" : "dl4j", ips[fw][r], 1000 * cpuPerStep[fw][r], 1000 * threadPerStep[fw][r], wall, lastLoss, load());
             }
         }
         if (Boolean.getBoolean("profile")) profile(tape, opt, b, steps);
         double cIps = median(ips[0]), dIps = median(ips[1]), cCpu = median(cpuPerStep[0]), dCpu = median(cpuPerStep[1]);
-        System.out.printf(Locale.ROOT, "RESULT model=%s condense_img_s=%.0f dl4j_img_s=%.0f speedup_wall=%.2f condense_cpu_ms_step=%.3f dl4j_cpu_ms_step=%.3f speedup_cpu=%.2f load=%.2f%n",
-                model, cIps, dIps, cIps / dIps, 1000 * cCpu, 1000 * dCpu, dCpu / cCpu, load());
+        double cTh = median(threadPerStep[0]), dTh = median(threadPerStep[1]);
+        System.out.printf(Locale.ROOT, "RESULT model=%s steps=%d condense_img_s=%.0f dl4j_img_s=%.0f speedup_wall=%.2f condense_cpu_ms_step=%.3f dl4j_cpu_ms_step=%.3f speedup_cpu=%.2f"
+                        + " condense_thread_ms_step=%.3f dl4j_thread_ms_step=%.3f speedup_thread=%.2f load=%.2f%n",
+                model, steps, cIps, dIps, cIps / dIps, 1000 * cCpu, 1000 * dCpu, dCpu / cCpu, 1000 * cTh, 1000 * dTh, dTh / cTh, load());
     }
 
     /** -Dprofile=true: condense's per-op CPU time and Java heap allocation per step (profiling slows it a little). */
