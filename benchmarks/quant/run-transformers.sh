@@ -4,7 +4,9 @@
 # latency at 1 and 2 threads (batch 1, sequence 128 - TinyBERT: 100, its position table - models alternated, warm-up,
 # median of --reps), fidelity (mean-pooled cosine mean/p1/min, Spearman of pairwise similarities, io.condense.eval.Fidelity)
 # on sentences of ../shared/data/text/brown-nonfiction.txt not used for calibration. Prints the load average.
-#   benchmarks/quant/run-transformers.sh [extra options for both models, e.g. --reps 100 --modes dynamic,static]
+#   benchmarks/quant/run-transformers.sh [extra options for both models, e.g. --reps 100 --modes dynamic,static,fp16,dynamic+fp16]
+# Modes include fp16 (FloatConversion; ONNX Runtime's CPU provider runs most float16 ops in float32 behind Casts, so
+# its fp16 latency is no GPU figure) and MODE+fp16 (the float parts of a quantized model in float16).
 # Not part of CI. MVN_FLAGS (e.g. -o) go to Maven; BENCH_JAVA_OPTS (default -Xmx4g) to the JVM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

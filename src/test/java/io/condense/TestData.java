@@ -52,6 +52,18 @@ public final class TestData {
         return p;
     }
 
+    /** The langchain4j MiniLM jar on the test class path (it holds the .onnx and its tokenizer.json), or null. */
+    public static Path miniLmJar() {
+        java.net.URL u = TestData.class.getResource("/all-minilm-l6-v2.onnx");
+        if (u == null || !"jar".equals(u.getProtocol())) return null;
+        String f = u.getPath(); // file:/.../x.jar!/all-minilm-l6-v2.onnx
+        try {
+            return Path.of(new java.net.URI(f.substring(0, f.indexOf("!/"))));
+        } catch (java.net.URISyntaxException e) {
+            return null;
+        }
+    }
+
     /**
      * Feeds for a BERT-style model with inputs input_ids / attention_mask / token_type_ids, batch 1, {@code n} tokens:
      * [CLS] (101), {@code n - 2} seeded random ids in 1000..29999, [SEP] (102); mask all ones, type ids all zero.

@@ -89,4 +89,12 @@ public final class Condense {
     public static Graph quantizeInt4(Graph g, Int4WeightOnly.Config cfg, Iterable<Map<String, Tensor>> calibration) {
         return new Int4WeightOnly(cfg, calibration, null).apply(g);
     }
+
+    /**
+     * float32 -> float16 / bfloat16 ({@link io.condense.passes.FloatConversion}: LayerNorm chains and integer
+     * accumulators stay float32, float32 inputs/outputs keep their type); on a QDQ model only the float parts change.
+     */
+    public static Graph toLowPrecision(Graph g, io.condense.passes.FloatConversion.Config cfg) {
+        return new io.condense.passes.FloatConversion(cfg).apply(g);
+    }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
                 + "floor and a time budget; writes the best valid model, report.json, report.html and per-stage models with provenance."},
         footer = {"", "Presets: int8 (INT8 PTQ, calibrators and layers kept in float searched), int4 (INT4 weight-only),",
                 "         int8-sparse and small (need the prune/distill stages: rejected until they land).",
-                "Stages: " + "fine-tune, qat, quantize, int4, benchmark, export-onnx, report (available); distill, prune, fp16, export-tensorrt (not in this build).",
+                "Stages: " + "fine-tune, qat, quantize, int4, fp16, benchmark, export-onnx, report (available); distill, prune, export-tensorrt (not in this build).",
                 "A rerun into the same --out skips stages whose input model and settings are unchanged (--no-resume to redo them).",
                 "", "Examples:",
                 "  condense compress lenet5.onnx --preset int8 --data ../shared/data/mnist --out out/",
@@ -47,7 +47,7 @@ public final class CompressCommand implements Callable<Integer> {
     @Option(names = "--text", paramLabel = "FILE", description = "calibration/evaluation text, one sentence per line (with --tokenizer)")
     Path text;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for --text")
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json for --text (default: the one in the model's jar or beside the .onnx)")
     Path tokenizer;
 
     @Option(names = "--held-out", paramLabel = "N", defaultValue = "64",
@@ -108,9 +108,11 @@ public final class CompressCommand implements Callable<Integer> {
         if (images.data != null && text != null) throw new ModelException("give either --data DIR or --text FILE --tokenizer FILE, not both");
         if (images.data != null) return images.taskData();
         if (text != null || tokenizer != null) {
-            if (text == null || tokenizer == null) throw new ModelException("--text and --tokenizer go together");
-            var tok = io.condense.data.text.HfTokenizer.load(tokenizer, 0);
-            return new io.condense.recipe.TextTaskData(io.condense.data.text.TextData.readLines(text), tok, tokenizer.getFileName().toString(), heldOut);
+            if (text == null) throw new ModelException("--tokenizer needs --text FILE");
+            // without --tokenizer: the one inside the model's jar or beside the .onnx
+            var tok = tokenizer != null ? io.condense.data.text.HfTokenizer.load(tokenizer, 0) : io.condense.data.text.HfTokenizer.forModel(java.util.List.of(model), 0);
+            return new io.condense.recipe.TextTaskData(io.condense.data.text.TextData.readLines(text), tok,
+                    tokenizer != null ? tokenizer.getFileName().toString() : "tokenizer of " + model.getFileName(), heldOut);
         }
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing data: --data DIR or --text FILE --tokenizer FILE");
     }

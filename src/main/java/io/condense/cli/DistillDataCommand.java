@@ -86,8 +86,8 @@ public final class DistillDataCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--threads", defaultValue = "0", description = "ND4J threads (0 = all cores, or 1 when the machine is busy)")
-    int threads;
+    @CommandLine.Mixin
+    Options.Threads threads = new Options.Threads();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -101,11 +101,8 @@ public final class DistillDataCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "unknown --method '" + method + "' (dm, dc, herding, kcenter, forgetting, random)");
         }
         PrintWriter o = spec.commandLine().getOut();
-        java.io.PrintStream ps = new java.io.PrintStream(new java.io.OutputStream() {
-            @Override public void write(int b) { o.write(b); }
-            @Override public void flush() { o.flush(); }
-        }, true);
-        io.condense.train.Threads.configure(threads);
+        java.io.PrintStream ps = Fmt.stream(o);
+        threads.apply();
         long t0 = System.nanoTime();
         Dataset train = ImageData.load(data, ImageData.TRAIN);
         Coresets.byClass(train, ipc); // one-line error when a class is too small, before any work

@@ -26,6 +26,14 @@ final class Fmt {
 
     static String count(long n) { return String.format(Locale.ROOT, "%,d", n); }
 
+    /** A PrintStream over a command's PrintWriter (for the library code that logs to a PrintStream); flushes on newline. */
+    static java.io.PrintStream stream(java.io.PrintWriter o) {
+        return new java.io.PrintStream(new java.io.OutputStream() {
+            @Override public void write(int b) { o.write(b); }
+            @Override public void flush() { o.flush(); }
+        }, true);
+    }
+
     /** "float32[batch,3,224,224]"; "?" for unknown dtype or dimension, "[*]" for unknown rank. */
     static String type(TensorType t) { return t.toString(); }
 

@@ -24,7 +24,7 @@ import java.util.Properties;
         subcommands = {InfoCommand.class, RunCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
                 QuantizeCommand.class, Int4Command.class, QatCommand.class, PruneCommand.class, SensitivityCommand.class,
                 CompressCommand.class, BenchCommand.class, ExportTrtCommand.class, DistillCommand.class,
-                DistillDataCommand.class, CommandLine.HelpCommand.class},
+                DistillDataCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Examples:",
                 "  condense demo                               compress MiniLM-L6 to INT8, table + report",

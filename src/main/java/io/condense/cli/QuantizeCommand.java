@@ -125,6 +125,12 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--no-embeddings", description = "dynamic/weight-only: keep the embedding tables in float")
     boolean noEmbeddings;
 
+    @Option(names = "--float", paramLabel = "TYPE",
+            description = "fp16 | bf16: also convert the parts left in float32 (TensorRT 11 takes each layer's precision from the ONNX: "
+                    + "an INT8 engine needs the other layers in FP16). For ONNX Runtime's CPU provider, whose float16 QuantizeLinear truncates, "
+                    + "convert the INT8 model with condense convert --float fp16 --keep-op QuantizeLinear instead")
+    String floatTarget;
+
     @picocli.CommandLine.Mixin
     Options.Threads threads = new Options.Threads();
 
@@ -158,6 +164,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (keepFloat < 0) throw new ModelException("--keep-float must be >= 0, got " + keepFloat);
         if (scaleOption != null && (!(scaleOption > 0) || !Double.isFinite(scaleOption))) throw new ModelException("--scale must be positive, got " + scaleOption);
         QuantConfig cfg = config();
+        if (floatTarget != null) io.condense.passes.FloatConversion.Target.parse(floatTarget); // reject a bad value before any work
         threads.apply();
         long t0 = System.nanoTime();
         Graph g = OnnxImporter.load(model);
@@ -200,7 +207,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         }
         Graph q = PtqPass.quantize(prepared, stats, cfg);
         if (idx) q = io.condense.data.Preprocessing.image(scale, 0, 1).stamp(q);
-        q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", io.condense.onnx.Provenance.sha256(model), cfg, null));
+        String sha = io.condense.onnx.Provenance.sha256(model);
+        q = io.condense.onnx.Provenance.stamp(q, new io.condense.onnx.Provenance.Stage("quantize/int8-static", sha, cfg, null));
+        q = lowFloat(q, sha, o);
         byte[] bytes = OnnxExporter.toFileBytes(q);
         ModelFiles.writeAtomically(out, s -> s.write(bytes));
         long floatBytes;
@@ -262,7 +271,11 @@ public final class QuantizeCommand implements Callable<Integer> {
                 .withEmbeddings(!noEmbeddings).withNbits(format.equalsIgnoreCase("matmulnbits"));
         if (!format.equalsIgnoreCase("matmulnbits") && !format.equalsIgnoreCase("qdq")) throw new ModelException("--format must be qdq or matmulnbits, got " + format);
         TransformerQuant.Result r = TransformerQuant.quantize(g, m, opt, data, progress);
-        byte[] bytes = OnnxExporter.toFileBytes(r.graph());
+        String sha = io.condense.onnx.Provenance.sha256(model);
+        Graph q = io.condense.onnx.Provenance.stamp(r.graph(), new io.condense.onnx.Provenance.Stage("quantize/" + m.cliName(), sha,
+                java.util.Map.of("mode", m.cliName(), "description", r.description()), null));
+        q = lowFloat(q, sha, o);
+        byte[] bytes = OnnxExporter.toFileBytes(q);
         ModelFiles.writeAtomically(out, st -> st.write(bytes));
         long floatBytes = OnnxExporter.toBytes(original).length;
         o.printf(Locale.ROOT, "quantized %s: %s%n", model.getFileName(), r.description());
@@ -270,6 +283,12 @@ public final class QuantizeCommand implements Callable<Integer> {
                 (double) floatBytes / bytes.length, (System.nanoTime() - t0) / 1e9);
         o.flush();
         return 0;
+    }
+
+    /** With --float: the float32 parts of the quantized model converted to float16/bfloat16 (INT8 parts unchanged). */
+    private Graph lowFloat(Graph q, String inputSha, PrintWriter o) {
+        if (floatTarget == null) return q;
+        return ConvertCommand.convert(q, ConvertCommand.config(floatTarget, null, List.of(), false, false), inputSha, o);
     }
 
     private static void requireNode(Graph g, String name, String opt) {

@@ -1,6 +1,7 @@
 package io.condense.dataset;
 
 import io.condense.data.Dataset;
+import io.condense.stats.ClassSums;
 
 import java.io.PrintStream;
 
@@ -28,11 +29,21 @@ public final class Herding implements Coreset {
         return Coresets.concat(out);
     }
 
-    /** Greedy herding over the rows of {@code f} (indices mapped through {@code ids}). */
-    static int[] herd(float[][] f, int[] ids, int k) {
+    /**
+     * Greedy herding over the rows of {@code f} (indices mapped through {@code ids}, ascending). The class mean is a
+     * {@link ClassSums} mean (chunks of global sample indices), the same bits a partitioned computation merges to.
+     */
+    public static int[] herd(float[][] f, int[] ids, int k) {
         int n = f.length, d = f[0].length;
-        double[] mu = new double[d], sum = new double[d];
-        for (float[] r : f) for (int j = 0; j < d; j++) mu[j] += r[j] / (double) n;
+        ClassSums cs = new ClassSums(1, d);
+        cs.addAll(java.util.Arrays.stream(ids).asLongStream().toArray(), new int[n], f);
+        return herd(f, ids, k, cs.mean(0));
+    }
+
+    /** Greedy herding towards the given class mean {@code mu}. */
+    public static int[] herd(float[][] f, int[] ids, int k, double[] mu) {
+        int n = f.length, d = f[0].length;
+        double[] sum = new double[d];
         boolean[] used = new boolean[n];
         int[] sel = new int[k];
         for (int t = 0; t < k; t++) {

@@ -30,7 +30,8 @@ public final class KCenter implements Coreset {
         return Coresets.concat(out);
     }
 
-    static int[] greedy(float[][] f, int[] ids, int k, int first) {
+    /** K-center greedy over the rows of {@code f} (indices mapped through {@code ids}), starting from row {@code first}. */
+    public static int[] greedy(float[][] f, int[] ids, int k, int first) {
         int n = f.length;
         double[] near = new double[n];
         java.util.Arrays.fill(near, Double.MAX_VALUE);

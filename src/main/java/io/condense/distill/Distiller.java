@@ -80,7 +80,7 @@ public final class Distiller {
         if (student.inputs().size() != 1) throw new ModelException("the student must have one input, it has " + student.inputs().size());
         if (terms.isEmpty()) throw new ModelException("no loss terms");
         String in = student.inputs().get(0).name();
-        checkShapes(tape, teacher, terms, train);
+        checkShapes(tape, teacher, terms, train, cfg.batchSize());
         long perEpoch = (train.size() + cfg.batchSize() - 1) / cfg.batchSize();
         Optimizer opt = Optimizer.of(cfg.optimizer(), cfg.lr()).weightDecay(cfg.weightDecay())
                 .schedule(LrSchedule.cosine(Math.max(1, perEpoch * cfg.epochs()), 0));
@@ -154,9 +154,9 @@ public final class Distiller {
     }
 
     /** One small forward of both models, so that incompatible outputs fail with one line before training. */
-    private static void checkShapes(Tape tape, Teacher teacher, List<LossTerm> terms, Dataset train) {
+    private static void checkShapes(Tape tape, Teacher teacher, List<LossTerm> terms, Dataset train, int batchSize) {
         long[] shape = train.sampleShape();
-        int n = Math.min(2, train.size());
+        int n = Math.min(Math.min(2, batchSize), train.size());
         int ss = (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
         float[] x = new float[n * ss];
         int[] y = new int[n];

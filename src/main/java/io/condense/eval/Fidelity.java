@@ -80,14 +80,15 @@ public final class Fidelity {
     public static Report compareText(io.condense.backend.Backend backend, Graph model, Graph reference, List<TextBatch> batches) {
         checkOutputs(model, reference);
         List<float[]> e = new ArrayList<>(), r = new ArrayList<>();
-        OutputAcc[] acc = accumulators(model);
+        OutputAgreement[] acc = accumulators(model);
         try (Session sm = backend.open(model); Session sr = backend.open(reference)) {
+            long nb = 0;
             for (TextBatch b : batches) {
                 Map<String, Tensor> ym = sm.run(b.feeds(model.inputs()));
                 Map<String, Tensor> yr = sr.run(b.feeds(reference.inputs()));
                 e.addAll(Arrays.asList(pool(ym.get(model.outputs().get(0).name()), b.mask())));
                 r.addAll(Arrays.asList(pool(yr.get(reference.outputs().get(0).name()), b.mask())));
-                add(acc, model, reference, ym, yr, b.mask());
+                add(acc, nb++, model, reference, ym, yr, b.mask());
             }
         }
         return new Report(compareEmbeddings(e.toArray(new float[0][]), r.toArray(new float[0][])), reports(acc));
@@ -102,11 +103,11 @@ public final class Fidelity {
     public static List<OutputReport> compareOutputs(io.condense.backend.Backend backend, Graph model, Graph reference,
                                                     Iterable<Map<String, Tensor>> feeds) {
         checkOutputs(model, reference);
-        OutputAcc[] acc = accumulators(model);
+        OutputAgreement[] acc = accumulators(model);
         int n = 0;
         try (Session sm = backend.open(model); Session sr = backend.open(reference)) {
             for (Map<String, Tensor> f : feeds) {
-                add(acc, model, reference, sm.run(f), sr.run(f), null);
+                add(acc, n, model, reference, sm.run(f), sr.run(f), null);
                 n++;
             }
         }
@@ -121,63 +122,22 @@ public final class Fidelity {
         }
     }
 
-    private static OutputAcc[] accumulators(Graph g) {
-        OutputAcc[] a = new OutputAcc[g.outputs().size()];
-        for (int i = 0; i < a.length; i++) a[i] = new OutputAcc(g.outputs().get(i).name());
+    private static OutputAgreement[] accumulators(Graph g) {
+        OutputAgreement[] a = new OutputAgreement[g.outputs().size()];
+        for (int i = 0; i < a.length; i++) a[i] = new OutputAgreement(g.outputs().get(i).name());
         return a;
     }
 
-    private static void add(OutputAcc[] acc, Graph model, Graph reference, Map<String, Tensor> ym, Map<String, Tensor> yr, long[][] mask) {
+    private static void add(OutputAgreement[] acc, long batch, Graph model, Graph reference, Map<String, Tensor> ym, Map<String, Tensor> yr, long[][] mask) {
         for (int i = 0; i < acc.length; i++) {
-            acc[i].add(ym.get(model.outputs().get(i).name()), yr.get(reference.outputs().get(i).name()), mask);
+            acc[i].add(batch, ym.get(model.outputs().get(i).name()), yr.get(reference.outputs().get(i).name()), mask);
         }
     }
 
-    private static List<OutputReport> reports(OutputAcc[] acc) {
+    private static List<OutputReport> reports(OutputAgreement[] acc) {
         List<OutputReport> l = new ArrayList<>();
-        for (OutputAcc a : acc) l.add(a.report());
+        for (OutputAgreement a : acc) l.add(a.report());
         return l;
-    }
-
-    /** Running max/mean abs difference and argmax agreement of one output. */
-    private static final class OutputAcc {
-        final String name;
-        long values, rows, agree;
-        double max, sum;
-
-        OutputAcc(String name) { this.name = name; }
-
-        /** {@code mask} (text batches): rows of a [batch, seq, ...] output at padded positions are skipped. */
-        void add(Tensor m, Tensor r, long[][] mask) {
-            if (!Arrays.equals(m.shape(), r.shape())) {
-                throw new ModelException("output '" + name + "' has shape " + Arrays.toString(m.shape()) + ", the reference's "
-                        + Arrays.toString(r.shape()));
-            }
-            double[] a = m.toDoubleArray(), b = r.toDoubleArray();
-            int last = m.rank() == 0 ? 1 : (int) m.dim(-1);
-            if (last < 1) return;
-            boolean masked = mask != null && m.rank() >= 3 && m.dim(0) == mask.length && mask.length > 0 && m.dim(1) == mask[0].length;
-            int seq = masked ? mask[0].length : 1, perToken = masked ? a.length / (mask.length * seq) : 0;
-            for (int row = 0; row < a.length / last; row++) {
-                if (masked) {
-                    int token = row * last / perToken;
-                    if (mask[token / seq][token % seq] == 0) continue;
-                }
-                for (int i = row * last; i < (row + 1) * last; i++) {
-                    double d = Math.abs(a[i] - b[i]);
-                    if (Double.isNaN(d)) d = Double.POSITIVE_INFINITY;
-                    max = Math.max(max, d);
-                    sum += d;
-                }
-                values += last;
-                rows++;
-                if (argmax(a, row * last, last) == argmax(b, row * last, last)) agree++;
-            }
-        }
-
-        OutputReport report() {
-            return new OutputReport(name, values, max, values == 0 ? 0 : sum / values, rows, rows == 0 ? Double.NaN : (double) agree / rows);
-        }
     }
 
     static int argmax(double[] v, int from, int n) {

@@ -28,7 +28,11 @@ import java.util.Set;
  * {@code io.condense.FusedMatMul(A, W, bias)} (MatMul, plus bias along the last axis, then the activation).</li>
  * <li>the decomposed layer normalization of exported transformers, {@code ReduceMean(x) -> Sub -> Pow 2 -> ReduceMean
  * -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta} over the last axis, becomes
- * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon}.</li>
+ * {@code io.condense.LayerNorm(x, gamma, beta)} with attribute {@code epsilon};</li>
+ * <li>{@code MatMulInteger(A, B constant) -> Cast(float) -> Mul(scale) -> Add(constant [N])} of dynamically
+ * quantized layers becomes {@code io.condense.MatMulIntegerToFloat(A, B, a_zp, b_zp, scale, bias)};</li>
+ * <li>{@code QuantizeLinear -> DequantizeLinear} on activations (scalar constant scales and zero points) becomes
+ * {@code io.condense.QuantizeDequantize}, one pass over the float values instead of two through an int8 tensor.</li>
  * </ul>
  * Only float32 constants that are not graph inputs are folded, and only intermediates with a single reader that
  * are not graph outputs disappear, so the graph's outputs keep their values. The fused node keeps the name of
@@ -42,6 +46,30 @@ public final class Fusion implements GraphPass {
     public static final String LAYER_NORM = "LayerNorm";
     /** Exact (erf) GELU fused from the decomposed x * 0.5 * (1 + erf(x / sqrt 2)) of exported BERT graphs. */
     public static final String GELU = "Gelu";
+    /**
+     * {@code MatMulInteger -> Cast(float) -> Mul(scale) [-> Add(bias)]} of dynamically quantized linear layers:
+     * inputs (A, B, a_zero_point or "", b_zero_point or "", scale[, bias]).
+     */
+    public static final String MATMUL_INTEGER_TO_FLOAT = "MatMulIntegerToFloat";
+    /**
+     * {@code QuantizeLinear -> DequantizeLinear} with one-element constant scales and zero points (the activation
+     * pairs of QDQ models): inputs (x, q_scale, q_zero_point, dq_scale, dq_zero_point or ""), float32 out.
+     */
+    public static final String FAKE_QUANT = "QuantizeDequantize";
+
+    /**
+     * Which fusions run; {@code quantized} off leaves the quantized-op chains (MatMulInteger -> Cast -> Mul -> Add,
+     * QuantizeLinear -> DequantizeLinear) as they are (tests compare both).
+     */
+    public record Config(boolean quantized) {
+        public static Config defaults() { return new Config(true); }
+    }
+
+    private final Config config;
+
+    public Fusion() { this(Config.defaults()); }
+
+    public Fusion(Config config) { this.config = java.util.Objects.requireNonNull(config, "config"); }
 
     @Override
     public String name() { return "fusion"; }
@@ -154,6 +182,27 @@ public final class Fusion implements GraphPass {
             replace.put(n, gl);
             removed.addAll(chain);
         }
+        for (Node n : config.quantized() ? g.nodes() : List.<Node>of()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            List<Node> chain = new ArrayList<>();
+            Node mi = matMulIntegerToFloat(n, consts, consumers, outputs, subgraphReads, types, chain);
+            if (mi == null) continue;
+            boolean clash = false;
+            for (Node c : chain) clash |= removed.contains(c) || replace.containsKey(c);
+            if (clash) continue;
+            replace.put(n, mi);
+            removed.addAll(chain);
+        }
+        for (Node n : config.quantized() ? g.nodes() : List.<Node>of()) {
+            if (removed.contains(n) || replace.containsKey(n)) continue;
+            TensorType tx = n.inputs().isEmpty() ? null : types.get(n.input(0));
+            if (tx == null || tx.dtype() != DType.FLOAT32) continue;
+            Node dq = fakeQuantPartner(n, consts, consumers, outputs, subgraphReads);
+            if (dq == null || removed.contains(dq) || replace.containsKey(dq)) continue;
+            List<String> ins = List.of(n.input(0), n.input(1), n.input(2), dq.input(1), dq.hasInput(2) ? dq.input(2) : "");
+            replace.put(n, new Node(n.name(), FAKE_QUANT, DOMAIN, ins, List.of(dq.output(0)), Map.of()));
+            removed.add(dq);
+        }
         if (replace.isEmpty()) return g;
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -250,6 +299,79 @@ public final class Fusion implements GraphPass {
         if (half == null || half != 0.5) return null;
         chain.addAll(List.of(erf, add, m1, m2));
         return new Node(d.name(), GELU, DOMAIN, List.of(x), List.of(m2.output(0)), Map.of());
+    }
+
+    /**
+     * The fused node for {@code MatMulInteger(A, B constant 2-D, a_zp, b_zp) -> Cast(to float) -> Mul(S) [-> Add(bias
+     * constant)]} starting at {@code mm} (chain: its other nodes), or null. S is any float32 value with a static shape
+     * of one element or one per output column (the dynamic-quantization scale product); the bias is one float32 per
+     * output column. The fused node computes float(acc) * S + bias per element, rounding after each operation as
+     * the nodes do, so its values are those of the chain.
+     */
+    private static Node matMulIntegerToFloat(Node mm, Map<String, Tensor> consts, Map<String, List<Node>> consumers,
+                                             Set<String> outputs, Set<String> subgraphReads, Map<String, TensorType> types,
+                                             List<Node> chain) {
+        if (!isOp(mm, "MatMulInteger") || mm.inputs().size() < 2 || mm.outputs().size() != 1) return null;
+        Tensor w = consts.get(mm.input(1));
+        if (w == null || w.shape().length != 2 || (w.dtype() != DType.INT8 && w.dtype() != DType.UINT8)) return null;
+        TensorType ta = types.get(mm.input(0));
+        if (ta == null || !ta.hasRank() || ta.dims().size() < 2) return null;
+        int outRank = ta.dims().size();
+        long cols = w.shape()[1];
+        Node cast = single(mm.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(cast, "Cast") || cast.attrLong("to", 0) != DType.FLOAT32.onnxCode()) return null;
+        Node mul = single(cast.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(mul, "Mul") || mul.inputs().size() != 2) return null;
+        String sName = mul.input(0).equals(cast.output(0)) ? mul.input(1) : mul.input(0);
+        if (sName.equals(cast.output(0))) return null;
+        TensorType ts = types.get(sName);
+        if (ts == null || ts.dtype() != DType.FLOAT32 || !ts.hasRank() || ts.dims().size() > outRank) return null;
+        long[] ss = new long[ts.dims().size()];
+        long sSize = 1;
+        for (int i = 0; i < ss.length; i++) {
+            if (!ts.dims().get(i).isKnown()) return null;
+            ss[i] = ts.dims().get(i).value();
+            sSize *= ss[i];
+        }
+        if (sSize != 1 && !perChannel(ss, cols, outRank, false)) return null;
+        chain.add(cast);
+        chain.add(mul);
+        String y = mul.output(0);
+        List<String> ins = new ArrayList<>();
+        for (int i = 0; i < 4; i++) ins.add(mm.hasInput(i) ? mm.input(i) : "");
+        ins.add(sName);
+        Node add = single(y, consumers, outputs, subgraphReads);
+        if (isOp(add, "Add") && add.inputs().size() == 2) {
+            String bName = add.input(0).equals(y) ? add.input(1) : add.input(0);
+            Tensor bias = consts.get(bName);
+            if (!bName.equals(y) && bias != null && bias.dtype() == DType.FLOAT32 && perChannel(bias.shape(), cols, outRank, false)) {
+                chain.add(add);
+                y = add.output(0);
+                ins.add(bName);
+            }
+        }
+        return new Node(mm.name(), MATMUL_INTEGER_TO_FLOAT, DOMAIN, ins, List.of(y), Map.of());
+    }
+
+    /**
+     * The DequantizeLinear that alone reads the output of QuantizeLinear {@code q}, when both use one-element
+     * constant scales and zero points (the activation pairs of QDQ models) and {@code q} has an INT8/UINT8 zero point;
+     * else null.
+     */
+    private static Node fakeQuantPartner(Node q, Map<String, Tensor> consts, Map<String, List<Node>> consumers,
+                                         Set<String> outputs, Set<String> subgraphReads) {
+        if (!isOp(q, "QuantizeLinear") || q.inputs().size() != 3 || q.outputs().size() != 1 || !q.hasInput(2)) return null;
+        if (q.attrLong("block_size", 0) != 0) return null;
+        Tensor qs = consts.get(q.input(1)), qz = consts.get(q.input(2));
+        if (qs == null || qz == null || qs.size() != 1 || qz.size() != 1 || qs.dtype() != DType.FLOAT32) return null;
+        if (qz.dtype() != DType.INT8 && qz.dtype() != DType.UINT8) return null;
+        Node dq = single(q.output(0), consumers, outputs, subgraphReads);
+        if (!isOp(dq, "DequantizeLinear") || !dq.input(0).equals(q.output(0)) || dq.outputs().size() != 1) return null;
+        if (dq.attrLong("block_size", 0) != 0) return null;
+        Tensor ds = consts.get(dq.input(1)), dz = dq.hasInput(2) ? consts.get(dq.input(2)) : null;
+        if (ds == null || ds.size() != 1 || ds.dtype() != DType.FLOAT32) return null;
+        if (dq.hasInput(2) && (dz == null || dz.size() != 1 || dz.dtype() != qz.dtype())) return null;
+        return dq;
     }
 
     /** The value of a one-element float32 constant, else null. */

@@ -5,6 +5,7 @@ import io.condense.ir.ModelException;
 import io.condense.ir.Node;
 import io.condense.ir.Tensor;
 import io.condense.quant.Calibration;
+import io.condense.stats.LayerMoments;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -32,13 +33,22 @@ public final class LayerInputStats {
     public final double[][][] xtx;
     /** Rows (samples x output positions) summed. */
     public long rows;
+    private final long hessRows;
 
-    LayerInputStats(PrunableLayer layer, boolean hessian) {
+    /** The statistics of {@code layer} from its accumulated moments, one per group. */
+    public LayerInputStats(PrunableLayer layer, LayerMoments[] moments) {
         this.layer = layer;
         this.groups = (int) Math.max(1, layer.group());
-        int c = layer.cols();
-        sumSquares = new double[groups][c];
-        xtx = hessian ? new double[groups][c][c] : null;
+        if (moments.length != groups) throw new IllegalArgumentException(layer.node() + ": " + moments.length + " moment sets for " + groups + " groups");
+        boolean hessian = moments[0].hasHessian();
+        sumSquares = new double[groups][];
+        xtx = hessian ? new double[groups][][] : null;
+        for (int gi = 0; gi < groups; gi++) {
+            sumSquares[gi] = moments[gi].sumSquares();
+            if (hessian) xtx[gi] = moments[gi].xtx();
+        }
+        rows = moments[0].rows();
+        hessRows = moments[0].hessianRows();
     }
 
     /** Group of an output row (grouped Conv); 0 otherwise. */
@@ -56,52 +66,48 @@ public final class LayerInputStats {
      */
     public static Map<String, LayerInputStats> collect(Graph g, List<PrunableLayer> layers, Iterable<Map<String, Tensor>> batches,
                                                        int maxBatches, boolean hessian, long maxRows, PrintStream progress) {
+        Map<String, LayerMoments[]> m = moments(g, layers, batches, maxBatches, hessian, maxRows, 0, progress);
         Map<String, LayerInputStats> out = new LinkedHashMap<>();
+        for (PrunableLayer l : layers) out.put(l.weight(), new LayerInputStats(l, m.get(l.weight())));
+        return out;
+    }
+
+    /**
+     * The mergeable accumulation behind {@link #collect}: per layer weight, one {@link LayerMoments} per group,
+     * each batch contributing one chunk keyed by {@code firstBatch} + its position in {@code batches}. Partitions of
+     * the calibration batches (each given its global first batch index) merged with {@link LayerMoments#merge} equal
+     * one call over all batches bit for bit, when {@code maxRows} is 0 (a row cap depends on the rows before).
+     */
+    public static Map<String, LayerMoments[]> moments(Graph g, List<PrunableLayer> layers, Iterable<Map<String, Tensor>> batches,
+                                                      int maxBatches, boolean hessian, long maxRows, long firstBatch, PrintStream progress) {
+        Map<String, LayerMoments[]> out = new LinkedHashMap<>();
+        Map<String, PrunableLayer> byWeight = new LinkedHashMap<>();
         Map<String, Node> byName = new LinkedHashMap<>();
         for (Node n : g.nodes()) byName.put(n.name().isEmpty() ? n.output(0) : n.name(), n);
         List<String> acts = new ArrayList<>();
         for (PrunableLayer l : layers) {
-            out.put(l.weight(), new LayerInputStats(l, hessian));
+            int groups = (int) Math.max(1, l.group());
+            LayerMoments[] ms = new LayerMoments[groups];
+            for (int gi = 0; gi < groups; gi++) ms[gi] = new LayerMoments(l.cols(), hessian);
+            out.put(l.weight(), ms);
+            byWeight.put(l.weight(), l);
             if (!acts.contains(l.activation())) acts.add(l.activation());
         }
         Calibration.probe(g, acts, batches, maxBatches, progress, (nb, values) -> {
-            for (LayerInputStats s : out.values()) {
-                Tensor x = values.get(s.layer.activation());
-                for (int gi = 0; gi < s.groups; gi++) {
-                    INDArray rows = rows(s.layer, byName.get(s.layer.node()), x, gi);
-                    s.add(gi, rows, maxRows);
-                }
-                s.rows += rowCount(s.layer, byName.get(s.layer.node()), x);
+            for (Map.Entry<String, LayerMoments[]> e : out.entrySet()) {
+                PrunableLayer l = byWeight.get(e.getKey());
+                LayerMoments[] ms = e.getValue();
+                Tensor x = values.get(l.activation());
+                long take = -1;
+                if (maxRows > 0) take = Math.max(0, maxRows - ms[0].hessianRows());
+                for (int gi = 0; gi < ms.length; gi++) ms[gi].add(firstBatch + nb, rows(l, byName.get(l.node()), x, gi), take);
             }
         });
         return out;
     }
 
-    private long hessRows;
-
-    private void add(int gi, INDArray a, long maxRows) {
-        double[] sq = a.mul(a).sum(0).toDoubleVector();
-        for (int j = 0; j < sq.length; j++) sumSquares[gi][j] += sq[j];
-        if (xtx == null) return;
-        long take = a.size(0);
-        if (maxRows > 0) take = Math.min(take, maxRows - hessRows);
-        if (take <= 0) return;
-        if (take < a.size(0)) a = a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, take), org.nd4j.linalg.indexing.NDArrayIndex.all());
-        double[] c = a.transpose().mmul(a).dup('c').data().asDouble();
-        int k = sq.length;
-        double[][] h = xtx[gi];
-        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) h[i][j] += c[i * k + j];
-        if (gi == groups - 1) hessRows += take;
-    }
-
     /** Hessian rows summed (<= {@link #rows} when capped). */
     public long hessianRows() { return hessRows; }
-
-    private static long rowCount(PrunableLayer l, Node n, Tensor x) {
-        if (!l.op().equals("Conv")) return l.transA() ? x.size() / x.dim(0) : x.size() / x.dim(x.rank() - 1);
-        long[] o = convOut(l, n, x.shape());
-        return x.dim(0) * o[0] * o[1];
-    }
 
     /** The layer input as [rows][cols] (double) for one group. */
     static INDArray rows(PrunableLayer l, Node n, Tensor x, int gi) {

@@ -46,27 +46,40 @@ public final class SensitivityAnalysis {
                              java.util.function.Function<PruneConfig, PrunePass> passFor, PrintStream progress) {
         if (levels.length == 0) throw new ModelException("no sensitivity levels");
         for (double l : levels) PruneConfig.checkSparsity(l, "sensitivity level");
-        List<PrunableLayer> layers = PrunableLayer.find(g).stream().filter(l -> !base.excluded(l)).toList();
-        if (layers.isEmpty()) throw new ModelException("nothing to prune: the model has no Conv, Gemm or MatMul with a float32 weight initializer");
+        List<PrunableLayer> layers = layers(g, base);
         double baseline = evaluate.applyAsDouble(g);
         if (progress != null) progress.printf(Locale.ROOT, "baseline: %.4f%n", baseline);
         List<Curve> curves = new ArrayList<>();
         for (PrunableLayer l : layers) {
             double[] acc = new double[levels.length];
-            List<String> others = new ArrayList<>();
-            for (PrunableLayer o : layers) if (!o.weight().equals(l.weight())) others.add(java.util.regex.Pattern.quote(o.weight()));
             for (int i = 0; i < levels.length; i++) {
-                List<String> ex = new ArrayList<>(base.exclude());
-                ex.addAll(others);
-                PruneConfig c = base.withSparsity(levels[i]).withExclude(ex);
-                if (c.granularity().kind() == Granularity.Kind.GLOBAL) c = new PruneConfig(c.criterion(), Granularity.LAYER, c.sparsity(), Map.of(), c.exclude(),
-                        c.calibrationBatches(), c.hessianRows(), c.gradientBatches(), c.damp(), c.blockColumns(), c.sequential());
-                acc[i] = evaluate.applyAsDouble(passFor.apply(c).apply(g));
+                acc[i] = evaluate.applyAsDouble(passFor.apply(variant(base, layers, l, levels[i])).apply(g));
                 if (progress != null) progress.printf(Locale.ROOT, "%s at %.0f%%: %.4f%n", l.node(), 100 * levels[i], acc[i]);
             }
             curves.add(new Curve(l, levels.clone(), acc));
         }
         return new Result(base.criterion(), baseline, curves);
+    }
+
+    /** The layers a sensitivity analysis of {@code g} under {@code base} visits, in graph order. */
+    public static List<PrunableLayer> layers(Graph g, PruneConfig base) {
+        List<PrunableLayer> layers = PrunableLayer.find(g).stream().filter(l -> !base.excluded(l)).toList();
+        if (layers.isEmpty()) throw new ModelException("nothing to prune: the model has no Conv, Gemm or MatMul with a float32 weight initializer");
+        return layers;
+    }
+
+    /**
+     * The configuration of one variant: only {@code layer} (one of {@code layers}) pruned, at {@code level}
+     * (a global granularity becomes per layer). Each variant is independent, so a sweep can run them in parallel
+     * (condense-spark runs one task per variant).
+     */
+    public static PruneConfig variant(PruneConfig base, List<PrunableLayer> layers, PrunableLayer layer, double level) {
+        List<String> ex = new ArrayList<>(base.exclude());
+        for (PrunableLayer o : layers) if (!o.weight().equals(layer.weight())) ex.add(java.util.regex.Pattern.quote(o.weight()));
+        PruneConfig c = base.withSparsity(level).withExclude(ex);
+        if (c.granularity().kind() == Granularity.Kind.GLOBAL) c = new PruneConfig(c.criterion(), Granularity.LAYER, c.sparsity(), Map.of(), c.exclude(),
+                c.calibrationBatches(), c.hessianRows(), c.gradientBatches(), c.damp(), c.blockColumns(), c.sequential());
+        return c;
     }
 
     public static String csv(Result r) {

@@ -6,8 +6,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Activation statistics from a calibration run: per tensor {@link TensorStats}, plus how much data was seen. */
-public final class CalibrationResult {
+/**
+ * Activation statistics from a calibration run: per tensor {@link TensorStats}, plus how much data was seen.
+ * Serializable and mergeable ({@link #merge}): the statistics of disjoint parts of the calibration data, merged in
+ * any order, equal those of one run over all of it bit for bit.
+ */
+public final class CalibrationResult implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final Map<String, TensorStats> stats;
     private final int batches;
     private final long samples;
@@ -29,6 +35,21 @@ public final class CalibrationResult {
         TensorStats s = stats.get(tensor);
         if (s == null) throw new ModelException("no calibration statistics for tensor '" + tensor + "'");
         return s;
+    }
+
+    /**
+     * The statistics of this result's data and {@code o}'s together (neither is changed); both must cover the
+     * same tensors.
+     */
+    public CalibrationResult merge(CalibrationResult o) {
+        if (!stats.keySet().equals(o.stats.keySet())) throw new IllegalArgumentException("calibration results cover different tensors");
+        Map<String, TensorStats> m = new LinkedHashMap<>();
+        stats.forEach((k, v) -> {
+            TensorStats c = v.copy();
+            c.merge(o.stats.get(k));
+            m.put(k, c);
+        });
+        return new CalibrationResult(m, batches + o.batches, samples + o.samples);
     }
 
     public boolean has(String tensor) { return stats.containsKey(tensor); }

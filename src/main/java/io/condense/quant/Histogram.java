@@ -18,7 +18,9 @@ import java.util.Arrays;
  * quantized copy, candidates from bin 128 to the last non-empty bin, the bin-0 spike of ReLU outputs replaced by
  * bin 1's count) and {@link #mseThreshold}.
  */
-public final class Histogram {
+public final class Histogram implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final long[] counts;
     private int exp = Integer.MIN_VALUE; // unset until the first non-zero value
     private long zeros; // values seen while exp is unset (all exactly 0)
@@ -199,6 +201,13 @@ public final class Histogram {
             }
         }
         return (bestI + 0.5) * w;
+    }
+
+    /** A deep copy. */
+    public Histogram copy() {
+        Histogram h = ofCounts(counts, exp);
+        h.zeros = zeros;
+        return h;
     }
 
     /** A histogram with the given counts over bins of width {@code 2^exp} (e.g. to apply the thresholds to saved counts). */

@@ -82,24 +82,7 @@ public record QParams(DType type, Tensor scale, Tensor zeroPoint, int axis, int 
     public static double[] channelAbsMax(Tensor w, int axis) {
         long[] sh = w.shape();
         if (axis < 0 || axis >= sh.length) throw new ModelException("axis " + axis + " out of range for weight of shape " + Arrays.toString(sh));
-        int c = (int) sh[axis], post = 1;
-        for (int i = axis + 1; i < sh.length; i++) post *= (int) sh[i];
-        double[] m = new double[c];
-        int n = w.size();
-        if (w.dtype() == DType.FLOAT32) {
-            float[] d = (float[]) w.data();
-            for (int i = 0; i < n; i++) {
-                int ch = (i / post) % c;
-                float a = Math.abs(d[i]);
-                if (a > m[ch]) m[ch] = a;
-            }
-        } else {
-            for (int i = 0; i < n; i++) {
-                int ch = (i / post) % c;
-                m[ch] = Math.max(m[ch], Math.abs(w.getDouble(i)));
-            }
-        }
-        return m;
+        return io.condense.stats.ChannelStats.of(w, axis).absMax();
     }
 
     /** max |w| over the whole tensor. */

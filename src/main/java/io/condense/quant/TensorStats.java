@@ -4,9 +4,13 @@ import io.condense.ir.ModelException;
 
 /**
  * Running statistics of one activation tensor over calibration data: element count, minimum, maximum and a
- * {@link Histogram} of |x|. Thread-confined; merge partial results with {@link #merge}.
+ * {@link Histogram} of |x|. Thread-confined; merge partial results with {@link #merge}. Every part is exact
+ * (min/max, integer counts, power-of-two histogram bins), so merging partial statistics in any grouping or order
+ * gives the statistics of one pass over all the values, bit for bit. Serializable (for Spark).
  */
-public final class TensorStats {
+public final class TensorStats implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final String name;
     private final Histogram hist;
     private double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
@@ -48,7 +52,22 @@ public final class TensorStats {
         hist.add(v);
     }
 
+    /** A deep copy. */
+    public TensorStats copy() {
+        TensorStats c = new TensorStats(name, hist.copy());
+        c.min = min;
+        c.max = max;
+        c.count = count;
+        return c;
+    }
+
+    private TensorStats(String name, Histogram h) {
+        this.name = name;
+        this.hist = h;
+    }
+
     public void merge(TensorStats o) {
+        if (!o.name.equals(name)) throw new IllegalArgumentException("cannot merge statistics of '" + o.name + "' into '" + name + "'");
         min = Math.min(min, o.min);
         max = Math.max(max, o.max);
         count += o.count;

@@ -53,13 +53,12 @@ public final class Compressor {
     }
 
     /** Checks that {@code data} can serve every stage of {@code recipe} (before any work starts). */
+    @SuppressWarnings({"unchecked", "rawtypes"})
     public static void validate(Recipe recipe, TaskData data) {
         for (Recipe.StageSpec s : recipe.stages()) {
-            Stage<?> st = Stages.get(s.type());
-            if (st.needsTrainingData() && data.trainSet() == null) {
-                throw new ModelException(recipe.name() + (s.line() > 0 ? " line " + s.line() : "") + ": stage " + s.type()
-                        + " needs labelled training data (--data DIR); " + data.describe() + " has none");
-            }
+            Stage st = Stages.get(s.type());
+            String why = st.requirement((Record) s.config(), data);
+            if (why != null) throw new ModelException(recipe.name() + (s.line() > 0 ? " line " + s.line() : "") + ": stage " + s.type() + " " + why);
         }
     }
 
@@ -81,7 +80,7 @@ public final class Compressor {
             notes.add(w);
         }
         Metric metric = data.metric(input, recipe.data().batchSize(), recipe.data().evalSamples());
-        StageContext ctx = new StageContext(data, recipe, metric, outDir, log, deadline);
+        StageContext ctx = new StageContext(data, recipe, metric, outDir, log, deadline, input);
         int repeats = recipe.search().latencyRepeats();
         Map<String, io.condense.ir.Tensor> feed = data.benchmarkFeed(input);
         double baseMetric = metric.evaluate(input);
@@ -101,7 +100,8 @@ public final class Compressor {
         Path modelOut = outDir.resolve(exportName);
 
         Graph current = input;
-        byte[] currentBytes = null;
+        byte[] currentBytes = null, validBytes = null; // validBytes: the last kept model that meets the recipe's floor
+        Candidate validCand = null;
         String currentSha = inputSha;
         Candidate currentCand = inCand;
         boolean changed = false, exhausted = false;
@@ -130,6 +130,10 @@ public final class Compressor {
                     current = OnnxImporter.load(done.model);
                     currentSha = Provenance.sha256(currentBytes);
                     currentCand = done.candidates.stream().filter(Candidate::chosen).findFirst().orElse(currentCand);
+                    if (currentCand.valid()) {
+                        validBytes = currentBytes;
+                        validCand = currentCand;
+                    }
                     changed = true;
                 }
                 if (done.facts != null) done.facts.forEach(ctx::fact);
@@ -175,19 +179,26 @@ public final class Compressor {
                     byte[] bytes = OnnxExporter.toFileBytes(g);
                     double lat = Latency.medianMs(g, feed, repeats);
                     boolean valid = m >= floor;
+                    Double sf = stage.stageFloor(c);
+                    boolean keepable = valid || sf != null && m >= sf; // below the floor, kept for a later recovery stage
                     Candidate cand = new Candidate(i, spec.type(), label, c, m, bytes.length, lat, valid, false, (System.nanoTime() - t0) / 1e9, Map.of());
                     stageCands.add(cand);
-                    log.printf(Locale.ROOT, "  %-48s %s %.4f %s  %s  %.2f ms%n", label, metric.name(), m, valid ? ">= floor" : "< floor ",
+                    log.printf(Locale.ROOT, "  %-48s %s %.4f %s  %s  %.2f ms%n", label, metric.name(), m,
+                            valid ? ">= floor" : keepable ? String.format(Locale.ROOT, "< floor, >= stage floor %.4f", sf) : "< floor ",
                             Report.bytes(bytes.length), lat);
-                    if (valid && (chosenCand == null || !stage.orderIsPreference() && better(cand, chosenCand))) {
+                    if (keepable && (chosenCand == null || !stage.orderIsPreference() && better(cand, chosenCand))) {
                         chosen = g;
                         chosenCand = cand;
                         currentBytes = bytes;
-                        // the best valid model so far is on disk at once: a budget or Ctrl-C later cannot lose it
-                        ModelFiles.writeAtomically(modelOut, o -> o.write(bytes));
+                        if (valid) {
+                            validBytes = bytes;
+                            validCand = cand;
+                            // the best valid model so far is on disk at once: a budget or Ctrl-C later cannot lose it
+                            ModelFiles.writeAtomically(modelOut, o -> o.write(bytes));
+                        }
                     }
                     bar.step();
-                    if (valid && !recipe.search().exhaustive()) break;
+                    if (keepable && !recipe.search().exhaustive()) break;
                 }
             }
             for (int k = 0; k < stageCands.size(); k++) if (stageCands.get(k) == chosenCand) stageCands.set(k, chosenCand.withChosen(true));
@@ -201,12 +212,28 @@ public final class Compressor {
                 changed = true;
                 byte[] b = currentBytes;
                 ModelFiles.writeAtomically(dir.resolve("model.onnx"), o -> o.write(b));
-                log.printf(Locale.ROOT, "stage %d %s: kept %s%n", i + 1, spec.type(), chosenCand.label());
+                log.printf(Locale.ROOT, "stage %d %s: kept %s%s%n", i + 1, spec.type(), chosenCand.label(),
+                        chosenCand.valid() ? "" : " (below the floor: a later stage must recover it)");
             } else if (!stageCands.isEmpty()) {
                 notes.add("stage " + (i + 1) + " " + spec.type() + ": no candidate met the floor; the stage left the model unchanged");
                 log.println(notes.get(notes.size() - 1));
             }
             if (!stageCands.isEmpty()) writeState(dir, key, configJson, chosen != null, stageCands, newFacts);
+        }
+        if (changed && !currentCand.valid()) {
+            // the last kept model is below the floor (no recovery stage brought it back): the result is the last valid one
+            notes.add(String.format(Locale.ROOT, "the last kept model (%s %s %.4f) is below the floor %.4f; %s", currentCand.stageName(), metric.name(),
+                    currentCand.metric(), floor, validCand != null ? "the result is the last valid model (" + validCand.stageName() + ")" : "no stage met the floor"));
+            log.println(notes.get(notes.size() - 1));
+            changed = validCand != null;
+            if (changed) {
+                currentBytes = validBytes;
+                current = OnnxImporter.fromBytes(currentBytes);
+                currentCand = validCand.withChosen(true);
+            } else {
+                current = input;
+                currentCand = inCand;
+            }
         }
         if (changed) {
             byte[] b = currentBytes;

@@ -40,6 +40,21 @@ public interface Stage<C extends Record> {
     /** Whether this stage needs labelled training data ({@link TaskData#trainSet()}). */
     default boolean needsTrainingData() { return false; }
 
+    /**
+     * Why this stage cannot run with {@code config} on {@code data}, checked before any work starts, or null when it
+     * can. Default: a stage that {@link #needsTrainingData} needs {@link TaskData#trainSet()}.
+     */
+    default String requirement(C config, TaskData data) {
+        return needsTrainingData() && data.trainSet() == null ? "needs labelled training data (--data DIR); " + data.describe() + " has none" : null;
+    }
+
+    /**
+     * A lower metric this stage's candidates need to be kept, when a later recovery stage (distill, fine-tune) is to
+     * bring the model back to the recipe's floor; null (default) = the recipe's floor. A model below the recipe's
+     * floor is never written as the result.
+     */
+    default Double stageFloor(C candidate) { return null; }
+
     /** The candidate's settings in a few words for logs and the report, or null for the generic "field=value" form. */
     default String label(C candidate) { return null; }
 

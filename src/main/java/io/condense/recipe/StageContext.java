@@ -22,8 +22,10 @@ public final class StageContext {
     private final Map<String, Object> facts = new LinkedHashMap<>();
     private List<Map<String, Tensor>> calibration;
     private final long deadlineNanos;
+    private final Graph inputModel;
 
-    StageContext(TaskData data, Recipe recipe, Metric metric, Path outDir, PrintStream log, long deadlineNanos) {
+    StageContext(TaskData data, Recipe recipe, Metric metric, Path outDir, PrintStream log, long deadlineNanos, Graph inputModel) {
+        this.inputModel = inputModel;
         this.data = data;
         this.recipe = recipe;
         this.metric = metric;
@@ -35,6 +37,9 @@ public final class StageContext {
     public TaskData data() { return data; }
 
     public Recipe recipe() { return recipe; }
+
+    /** The model the recipe started from (before any stage): the default teacher of the distill stage. */
+    public Graph inputModel() { return inputModel; }
 
     public Metric metric() { return metric; }
 

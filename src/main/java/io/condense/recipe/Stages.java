@@ -1,8 +1,11 @@
 package io.condense.recipe;
 
 import io.condense.recipe.stages.BenchmarkStage;
+import io.condense.recipe.stages.DistillStage;
+import io.condense.recipe.stages.PruneStructuredStage;
 import io.condense.recipe.stages.ExportOnnxStage;
 import io.condense.recipe.stages.FineTuneStage;
+import io.condense.recipe.stages.Fp16Stage;
 import io.condense.recipe.stages.Int4Stage;
 import io.condense.recipe.stages.PruneStage;
 import io.condense.recipe.stages.QatStage;
@@ -25,19 +28,19 @@ public final class Stages {
     /** Stages this build can run. */
     public static final Map<String, Stage<?>> AVAILABLE = table(
             new PruneStage(),
+            new PruneStructuredStage(),
+            new DistillStage(),
             new FineTuneStage(),
             new QatStage(),
             new QuantizeStage(),
             new Int4Stage(),
+            new Fp16Stage(),
             new BenchmarkStage(),
             new ExportOnnxStage(),
             new ReportStage());
 
     /** Stages a recipe may name that are not in this build yet, with the technique they need. */
     public static final Map<String, String> PLANNED = Map.of(
-            "distill", "knowledge distillation",
-            "prune-structured", "structured pruning (channels, attention heads)",
-            "fp16", "the float16 conversion pass",
             "export-tensorrt", "TensorRT engine export");
 
     /** Every stage name a recipe may use, available ones first. */

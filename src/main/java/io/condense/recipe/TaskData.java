@@ -27,6 +27,12 @@ public interface TaskData {
     /** Labelled training data, or null when this data has none (then training stages are rejected). */
     default Dataset trainSet() { return null; }
 
+    /**
+     * Tokenized training/calibration sentences for {@code g} (never the held-out ones the metric scores), at most
+     * {@code maxBatches} batches of {@code batchSize} (0 = all), or null when this data is not text.
+     */
+    default List<io.condense.data.text.TextBatch> textBatches(Graph g, int batchSize, int maxBatches) { return null; }
+
     /** Labelled held-out data for training stages' epoch metrics, or null. */
     default Dataset testSet() { return null; }
 

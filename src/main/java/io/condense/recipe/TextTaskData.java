@@ -54,6 +54,13 @@ public final class TextTaskData implements TaskData {
     }
 
     @Override
+    public List<TextBatch> textBatches(Graph g, int batchSize, int maxBatches) {
+        List<String> s = calibrationSentences();
+        if (maxBatches > 0 && s.size() > maxBatches * batchSize) s = s.subList(0, maxBatches * batchSize);
+        return TextData.batches(g, tokenizer, s, batchSize);
+    }
+
+    @Override
     public Metric metric(Graph reference, int batchSize, int samples) {
         List<String> s = evalSentences();
         if (samples > 0 && s.size() > samples) s = s.subList(0, samples);

@@ -69,7 +69,7 @@ public final class EmbeddingTrainer {
         return out;
     }
 
-    static INDArray mask(TextBatch b) {
+    public static INDArray mask(TextBatch b) {
         long[][] m = b.mask();
         float[] f = new float[m.length * (m.length == 0 ? 0 : m[0].length)];
         int k = 0;
@@ -112,7 +112,7 @@ public final class EmbeddingTrainer {
         return new History(losses);
     }
 
-    static Map<String, INDArray> feeds(Tape t, TextBatch b) {
+    public static Map<String, INDArray> feeds(Tape t, TextBatch b) {
         Map<String, INDArray> m = new HashMap<>();
         for (Map.Entry<String, Tensor> e : b.feeds(t.graph().inputs()).entrySet()) m.put(e.getKey(), Arrays2.toNd(e.getValue(), t.dtype()));
         return m;

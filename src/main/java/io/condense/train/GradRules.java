@@ -242,6 +242,16 @@ public final class GradRules {
         long[] sa2 = sa.length == 1 ? new long[] {1, sa[0]} : sa;
         long[] sb2 = sb.length == 1 ? new long[] {sb[0], 1} : sb;
         A a2 = o.reshape(a, sa2), b2 = o.reshape(b, sb2);
+        if (sb.length == 2 && sa.length >= 3) {
+            // [..., M, K] x [K, N] (a weight): one GEMM over the flattened rows instead of a batch of small ones
+            // whose [batch, K, N] weight gradients would then be summed
+            long m = 1;
+            for (int i = 0; i < sa.length - 1; i++) m *= sa[i];
+            A af = o.reshape(a, new long[] {m, sa[sa.length - 1]}), gf = o.reshape(g, new long[] {m, sb[1]});
+            A ga = need[0] ? o.reshape(o.matmul(gf, b2, false, true), sa) : null;
+            A gb = need[1] ? o.matmul(af, gf, true, false) : null;
+            return list(ga, gb);
+        }
         long[] batch = broadcast(Arrays.copyOf(sa2, sa2.length - 2), Arrays.copyOf(sb2, sb2.length - 2));
         long[] gs = Arrays.copyOf(batch, batch.length + 2);
         gs[batch.length] = sa2[sa2.length - 2];

@@ -107,4 +107,32 @@ class LossTermTest {
         assertEquals("embedding loss: student 's' [3, 6] and teacher 't' [3, 5] are incompatible (need equal [N, D] or [N, L, D])",
                 org.junit.jupiter.api.Assertions.assertThrows(io.condense.ir.ModelException.class, bad::get).getMessage());
     }
+    /** With a mask, padded tokens do not count: the loss equals the unmasked loss on the unpadded rows, and gradients match differences. */
+    @Test void maskedEmbeddingPoolsOnlyRealTokens() {
+        INDArray h = randn(11, 2, 4, 3), teacher = randn(12, 2, 3);
+        INDArray mask = Nd4j.create(new double[][] {{1, 1, 1, 0}, {1, 1, 0, 0}});
+        for (EmbeddingTerm.Kind k : EmbeddingTerm.Kind.values()) {
+            EmbeddingTerm term = new EmbeddingTerm("s", "t", k, 0.7, "m");
+            Map<String, INDArray> s = new HashMap<>(Map.of("s", h, "m", mask));
+            LossTerm.Value v = term.apply(s, Map.of("t", teacher), null);
+            // reference: pool by hand over the real tokens, then the unmasked [N, D] term
+            INDArray pooled = Nd4j.vstack(h.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 3),
+                            org.nd4j.linalg.indexing.NDArrayIndex.all()).mean(true, 0),
+                    h.get(org.nd4j.linalg.indexing.NDArrayIndex.point(1), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 2),
+                            org.nd4j.linalg.indexing.NDArrayIndex.all()).mean(true, 0));
+            double ref = new EmbeddingTerm("p", "t", k, 0.7).apply(Map.of("p", pooled), Map.of("t", teacher), null).value();
+            assertEquals(ref, v.value(), 1e-6, k.name());
+            INDArray g = v.studentGrads().get("s"), flat = h.reshape(h.length());
+            assertEquals(1, v.studentGrads().size(), "no gradient for the mask");
+            for (int i = 0; i < h.length(); i++) {
+                double o = flat.getDouble(i), eps = 1e-6;
+                flat.putScalar(i, o + eps);
+                double p = term.apply(s, Map.of("t", teacher), null).value();
+                flat.putScalar(i, o - eps);
+                double m = term.apply(s, Map.of("t", teacher), null).value();
+                flat.putScalar(i, o);
+                assertEquals((p - m) / (2 * eps), g.dup('c').reshape(g.length()).getDouble(i), 1e-6, k + " d/ds[" + i + "]");
+            }
+        }
+    }
 }

@@ -187,6 +187,11 @@ class TransformerOpsGradTest {
         both(new GradCheck(123).input("x", 2, 3, 4).param("w", 4, 6).node("MatMul", List.of("x", "w"), List.of("y")).output("y"));
     }
 
+    /** The flattened-GEMM backward of [..., M, K] x [K, N]: both operands' gradients against central differences. */
+    @Test void matmulRank4ActivationBy2dWeightBothGradients() throws Exception {
+        both(new GradCheck(125).param("x", 2, 2, 3, 4).param("w", 4, 5).node("MatMul", List.of("x", "w"), List.of("y")).output("y"));
+    }
+
     @Test void matmulVectorOperands() throws Exception {
         both(new GradCheck(124).input("v", 4).param("m", 2, 4, 3).param("u", 3)
                 .node("MatMul", List.of("v", "m"), List.of("a")).node("MatMul", List.of("a", "u"), List.of("y")).output("y"));

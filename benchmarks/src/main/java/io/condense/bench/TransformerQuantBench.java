@@ -11,6 +11,7 @@ import io.condense.ir.Node;
 import io.condense.ir.Tensor;
 import io.condense.onnx.ModelSource;
 import io.condense.onnx.OnnxExporter;
+import io.condense.passes.FloatConversion;
 import io.condense.quant.TransformerQuant;
 import io.condense.tools.TransformerQuantEval;
 
@@ -32,13 +33,17 @@ import java.util.Random;
  * seeded random token ids instead, which the output says). {@code --reference FILE} adds a model quantized elsewhere
  * (ONNX Runtime's own INT8 MiniLM) to the same table.
  *
+ * Modes: the TransformerQuant modes, {@code fp16} (FloatConversion alone) and {@code MODE+fp16} (a quantized model
+ * whose float parts are converted after; ONNX Runtime's CPU provider runs float16 ops it lacks kernels for in float32
+ * behind Casts, so fp16 latency here is not a GPU's). {@code bf16} does not run on ONNX Runtime's CPU provider.
+ *
  * <pre>TransformerQuantBench MODEL TEXT [--modes dynamic,static,...] [--calib 128] [--eval 300] [--eval-offset 2000]
  *       [--seq 128] [--reps 50] [--warmup 10] [--threads 1,2] [--reference FILE] [--out DIR]</pre>
  */
 public final class TransformerQuantBench {
     public static void main(String[] args) throws Exception {
         Path model = Path.of(args[0]), text = Path.of(args[1]);
-        String modes = "dynamic,static,smoothquant,weight-only:4:qdq,weight-only:4:nbits,weight-only:8:qdq";
+        String modes = "dynamic,static,smoothquant,weight-only:4:qdq,weight-only:4:nbits,weight-only:8:qdq,fp16";
         int calibN = 128, evalN = 300, evalOffset = 2000, seq = 128, reps = 50, warmup = 10;
         int[] threads = {1, 2};
         Path outDir = Path.of("target", "quant-bench-transformers");
@@ -85,13 +90,34 @@ public final class TransformerQuantBench {
         models.put("float32", floatBytes);
         what.put("float32", "float32");
         for (String m : modes.split(",")) {
-            TransformerQuant.Mode mode = TransformerQuant.Mode.parse(m.trim().split(":")[0]);
-            TransformerQuant.Result r = TransformerQuant.quantize(g, mode, TransformerQuantEval.options(m.trim()),
-                    mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
-            byte[] b = OnnxExporter.toFileBytes(r.graph()); // as condense writes it
+            // "fp16" / "bf16": FloatConversion alone; "MODE+fp16": the quantized model's float parts converted after
+            String spec = m.trim(), lowFloat = null;
+            if (spec.contains("+")) {
+                lowFloat = spec.substring(spec.indexOf('+') + 1);
+                spec = spec.substring(0, spec.indexOf('+'));
+            }
+            Graph mg;
+            String desc;
+            if (spec.equals("fp16") || spec.equals("bf16")) {
+                lowFloat = spec;
+                mg = g;
+                desc = "";
+            } else {
+                TransformerQuant.Mode mode = TransformerQuant.Mode.parse(spec.split(":")[0]);
+                TransformerQuant.Result r = TransformerQuant.quantize(g, mode, TransformerQuantEval.options(spec),
+                        mode == TransformerQuant.Mode.DYNAMIC ? null : calib, null);
+                mg = r.graph();
+                desc = r.description();
+            }
+            if (lowFloat != null) {
+                FloatConversion fc = new FloatConversion(FloatConversion.Target.parse(lowFloat));
+                mg = fc.apply(mg);
+                desc = (desc.isEmpty() ? "" : desc + "; ") + fc.summary().format();
+            }
+            byte[] b = OnnxExporter.toFileBytes(mg); // as condense writes it
             Files.write(outDir.resolve(model.getFileName().toString().replaceAll("\\.(onnx|jar)$", "") + "-" + m.trim().replace(':', '_') + ".onnx"), b);
             models.put(m.trim(), b);
-            what.put(m.trim(), r.description());
+            what.put(m.trim(), desc);
         }
         for (Path rp : refs) {
             models.put(rp.getFileName().toString(), OnnxExporter.toBytes(ModelSource.load(rp).graph()));

@@ -49,12 +49,18 @@ final class CpuSession implements Session {
 
     /** @param optimize rewrite the graph at open and pick small-input kernels (false: run the graph as given) */
     CpuSession(Graph graph, KernelRegistry registry, boolean optimize) {
+        this(graph, registry, optimize ? new io.condense.passes.Fusion() : null);
+    }
+
+    /** @param fusion the fusion pass of the session's rewrites (null: run the graph as given) */
+    CpuSession(Graph graph, KernelRegistry registry, io.condense.passes.Fusion fusion) {
         this.graph = graph;
+        boolean optimize = fusion != null;
         // every op of the graph as given needs a kernel, also in nodes the optimizer would fold or drop
         for (Node n : graph.topologicalOrder()) {
             if (registry.get(n.domain(), n.opType()) == null) throw unsupported(n, registry);
         }
-        this.exec = optimize ? SessionOptimizer.optimize(graph, registry) : graph;
+        this.exec = optimize ? SessionOptimizer.optimize(graph, registry, fusion) : graph;
         this.order = exec.topologicalOrder();
         this.kernels = new Kernel[order.size()];
         this.opsets = new int[order.size()];

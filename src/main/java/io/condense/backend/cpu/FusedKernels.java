@@ -54,7 +54,95 @@ final class FusedKernels {
                 Kernel k = registry.get("", "Gelu"); // float32 runs FloatKernels' fused loop
                 return c -> k.run(new OpContext(gelu, 20, inputs(c), declared(c)));
             }
+            case Fusion.MATMUL_INTEGER_TO_FLOAT -> {
+                Node mm = new Node(n.name(), "MatMulInteger", "", n.inputs().subList(0, 4), n.outputs(), Map.of());
+                return new IntToFloatK(mm, opset);
+            }
+            case Fusion.FAKE_QUANT -> {
+                return FusedKernels::quantizeDequantize;
+            }
             default -> { return null; }
+        }
+    }
+
+    /**
+     * {@link Fusion#FAKE_QUANT}: DequantizeLinear(QuantizeLinear(x)) per element, (saturate(round_half_even(x / qs)
+     * + qz) - dz) * ds with the quantized type taken from qz, the same float operations as the two kernels
+     * ({@link QuantKernels#quantize}, then the dequantization's float(q - z) * s).
+     */
+    static INDArray[] quantizeDequantize(OpContext c) {
+        INDArray x = c.in(0);
+        if (x.dataType() != DataType.FLOAT) throw c.error("expects a float32 input, got " + x.dataType());
+        float qs = floats(c.in(1))[0], ds = floats(c.in(3))[0];
+        int[] qzv = QuantKernels.ints(c.in(2));
+        int qz = qzv[0], dz = c.has(4) ? QuantKernels.ints(c.in(4))[0] : 0;
+        DType t = Nd.fromNd(c.in(2).dataType());
+        if (t != DType.INT8 && t != DType.UINT8) throw c.error("expects an int8 or uint8 zero point, got " + t);
+        long lo = t.minValue(), hi = t.maxValue();
+        if (x.length() == 0) return OpContext.one(Nd4j.create(DataType.FLOAT, x.shape()));
+        float[] v = floats(x);
+        // QuantKernels.quantize for 8-bit types (sat: clamp, round half to even with ROUND_MAGIC, + qz), then
+        // float(q - dz) * ds, split into two loops that vectorize; NaN gives q = qz as in quantize
+        float fmin = lo - qz, fmax = hi - qz, m = QuantKernels.ROUND_MAGIC;
+        int shift = qz - dz;
+        for (int i = 0; i < v.length; i++) v[i] = Math.min(Math.max(v[i] / qs, fmin), fmax) + m;
+        for (int i = 0; i < v.length; i++) v[i] = (float) ((int) (v[i] - m) + shift) * ds;
+        INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape(), 'c');
+        y.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(v);
+        return OpContext.one(y);
+    }
+
+    /**
+     * {@link Fusion#MATMUL_INTEGER_TO_FLOAT}: the exact int32 product ({@link IntMatMul}, oneDNN where it applies),
+     * then float(acc) * scale + bias per element in one pass, each operation rounded to float32 as the Cast, Mul and
+     * Add nodes it replaces round (Java evaluates {@code a * b + c} as two float operations, never as an FMA).
+     */
+    private static final class IntToFloatK implements Kernel {
+        private final Node mm;
+        private final int opset;
+        private final Cache biasCache = new Cache();
+
+        IntToFloatK(Node mm, int opset) {
+            this.mm = mm;
+            this.opset = opset;
+        }
+
+        @Override
+        public INDArray[] run(OpContext c) {
+            INDArray a = c.in(0), b = c.in(1), az = c.opt(2), bz = c.opt(3), s = c.in(4), bias = c.opt(5);
+            OpContext cc = new OpContext(mm, opset, new INDArray[] {a, b, az, bz}, Arrays.copyOf(declared(c), 4));
+            long[] shape = IntMatMul.outShape(cc, a.shape(), b.shape());
+            int n = (int) shape[shape.length - 1];
+            float[] sv = floats(s);
+            float[] bv = bias == null ? null : biasCache.get(bias);
+            if (sv.length != 1 && sv.length != n) throw c.error("scale must have 1 or " + n + " values, has " + sv.length);
+            if (bv != null && bv.length != n) throw c.error("bias must have " + n + " values, has " + bv.length);
+            long total = 1;
+            for (long d : shape) total *= d;
+            if (total == 0) return OpContext.one(Nd4j.create(DataType.FLOAT, shape));
+            INDArray y = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+            java.nio.ByteBuffer yb = y.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+            java.nio.IntBuffer ib = null;
+            int[] accv = null;
+            // oneDNN writes the int32 accumulators into y's own memory; each row is read out before it is overwritten
+            if (IntMatMul.dnnlInto(cc, a, az, b, bz, y)) ib = yb.asIntBuffer();
+            else accv = IntMatMul.matmul(cc, a, az, b, bz);
+            java.nio.FloatBuffer out = yb.asFloatBuffer();
+            int rows = (int) (total / n);
+            int[] row = new int[n];
+            float[] f = new float[n];
+            float s0 = sv[0];
+            boolean perCol = sv.length != 1;
+            for (int r = 0; r < rows; r++) {
+                int o = r * n;
+                if (ib != null) ib.get(o, row);
+                else System.arraycopy(accv, o, row, 0, n);
+                if (perCol) for (int j = 0; j < n; j++) f[j] = (float) row[j] * sv[j];
+                else for (int j = 0; j < n; j++) f[j] = (float) row[j] * s0;
+                if (bv != null) for (int j = 0; j < n; j++) f[j] = f[j] + bv[j];
+                out.put(o, f);
+            }
+            return OpContext.one(y);
         }
     }
 
@@ -273,5 +361,8 @@ final class FusedKernels {
         return Transforms.relu(y, !fresh(y, ins));
     }
 
-    static List<String> ops() { return List.of(Fusion.DOMAIN + "." + Fusion.FUSED_CONV, Fusion.DOMAIN + "." + Fusion.FUSED_MATMUL); }
+    static List<String> ops() {
+        return List.of(Fusion.DOMAIN + "." + Fusion.FUSED_CONV, Fusion.DOMAIN + "." + Fusion.FUSED_MATMUL,
+                Fusion.DOMAIN + "." + Fusion.MATMUL_INTEGER_TO_FLOAT, Fusion.DOMAIN + "." + Fusion.FAKE_QUANT);
+    }
 }

@@ -16,6 +16,8 @@ import java.util.WeakHashMap;
  * Exact integer matrix products with numpy matmul semantics, (A - a_zero_point) x (B - b_zero_point) accumulated as
  * int32. The products run as ND4J GEMMs on zero-point-adjusted values: in float32 when the largest possible partial
  * sum is below 2^24 (every intermediate is then an exactly representable integer), else in float64 (exact below 2^53).
+ * Where the CPU has VNNI, uint8 x int8 products with 2-D B and one zero point per operand run instead through
+ * oneDNN's integer GEMM ({@link DnnlGemm}), exact in int32 and several times faster than the float GEMM.
  */
 final class IntMatMul {
     private IntMatMul() {}
@@ -45,6 +47,85 @@ final class IntMatMul {
         long[] r = new long[s.length - 1];
         for (int i = 0, j = 0; i < s.length; i++) if (i != ax) r[j++] = s[i];
         return r;
+    }
+
+    /**
+     * MatMulInteger's int32 result as a new INT32 array: through oneDNN's VNNI GEMM straight into the array's
+     * memory when {@link #dnnlRows} applies, else {@link #matmul}.
+     */
+    static INDArray matmulArray(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
+        long[] shape = outShape(ctx, a.shape(), b.shape());
+        INDArray r = dnnlRows(ctx, a, az, b, bz);
+        if (r != null) return r.reshape('c', shape);
+        return QuantKernels.intsOut(matmul(ctx, a, az, b, bz), shape, io.condense.ir.DType.INT32);
+    }
+
+    /**
+     * (a - az) x (b - bz) as a new INT32 [rows of a, N] array computed by oneDNN, or null where that path does not
+     * apply: it needs a VNNI CPU ({@link DnnlGemm#available}), dense uint8 A of rank >= 2 with a scalar zero point,
+     * 2-D int8 B (shared by every batch) with one zero point for all columns.
+     */
+    static INDArray dnnlRows(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz) {
+        if (!dnnlApplies(a, az, b)) return null;
+        INDArray c = Nd4j.createUninitialized(DataType.INT, new long[] {a.length() / b.size(0), b.size(1)}, 'c');
+        return dnnlInto(ctx, a, az, b, bz, c) ? c : null;
+    }
+
+    /** The shape conditions of {@link #dnnlRows} (B's zero points are checked when it runs). */
+    static boolean dnnlApplies(INDArray a, INDArray az, INDArray b) {
+        if (!DnnlGemm.available() || a.dataType() != DataType.UBYTE || b.dataType() != DataType.BYTE) return false;
+        if (a.rank() < 2 || b.rank() != 2 || (az != null && az.length() != 1)) return false;
+        long k = b.size(0), n = b.size(1);
+        if (a.size(-1) != k || k == 0 || n == 0 || a.length() == 0) return false;
+        long rows = a.length() / k;
+        return rows * Math.max(k, n) <= Integer.MAX_VALUE && k * n <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * Writes the int32 rows of (a - az) x (b - bz) into the dense 4-byte-element array {@code c} (INT32, or a FLOAT
+     * array the caller converts in place) through oneDNN; false (nothing written) where {@link #dnnlRows} does not
+     * apply.
+     */
+    static boolean dnnlInto(OpContext ctx, INDArray a, INDArray az, INDArray b, INDArray bz, INDArray c) {
+        if (!dnnlApplies(a, az, b)) return false;
+        long k = b.size(0), n = b.size(1), rows = a.length() / k;
+        if (c.length() != rows * n || c.data().getElementSize() != 4 || c.isView()) return false;
+        NativeB nb = nativeB(ctx, b, bz, (int) n);
+        if (nb.s8 == null) return false;
+        INDArray ad = Nd.contiguous(a);
+        if (!DnnlGemm.denseUint8(ad)) return false;
+        int ao = az == null ? 0 : QuantKernels.ints(az)[0];
+        DnnlGemm.u8s8s32(ad.data().addressPointer(), 0, ao, nb.s8, nb.zero, c.data().addressPointer(), (int) rows, (int) k, (int) n);
+        return true;
+    }
+
+    /** B's int8 values in native memory for oneDNN and its one zero point (s8 null: the zero points differ). */
+    private static final class NativeB {
+        final WeakReference<INDArray> b, bz;
+        final org.bytedeco.javacpp.BytePointer s8;
+        final int zero;
+
+        NativeB(INDArray b, INDArray bz, org.bytedeco.javacpp.BytePointer s8, int zero) {
+            this.b = new WeakReference<>(b);
+            this.bz = bz == null ? null : new WeakReference<>(bz);
+            this.s8 = s8;
+            this.zero = zero;
+        }
+    }
+
+    /** NativeB per node, reused while B and its zero point are the same arrays (no int[] copy of B is made). */
+    private static final Map<Node, NativeB> NATIVE = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private static NativeB nativeB(OpContext ctx, INDArray b, INDArray bz, int n) {
+        NativeB p = NATIVE.get(ctx.node());
+        if (p != null && p.b.get() == b && (p.bz == null ? bz == null : p.bz.get() == bz)) return p;
+        int[] bzv = bz == null ? new int[] {0} : QuantKernels.ints(bz);
+        if (bzv.length != 1 && bzv.length != n) throw ctx.error("b_zero_point must be a scalar or have " + n + " values");
+        boolean uniform = true;
+        for (int z : bzv) uniform &= z == bzv[0];
+        p = new NativeB(b, bz, uniform ? DnnlGemm.nativeBytes((byte[]) Nd.toTensor(b, null).data()) : null, bzv[0]);
+        NATIVE.put(ctx.node(), p);
+        return p;
     }
 
     /** Exact (a - az) @ (b - bz); az scalar or per row of a (M values), bz scalar or per column of b (N values). */

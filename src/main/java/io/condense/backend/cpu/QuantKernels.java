@@ -8,6 +8,7 @@ import io.condense.ir.DType;
 import io.condense.ir.Tensor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
 
@@ -203,20 +204,45 @@ final class QuantKernels implements KernelRegistry.Group {
      * Runtime does) and zero point saturate(round(-min / scale)), rounding half to even.
      */
     private static INDArray[] dynamicQuantizeLinear(OpContext ctx) {
-        float[] x = Nd.floats(ctx.in(0));
+        INDArray in = ctx.in(0);
+        int n = (int) in.length();
+        Scratch sc = SCRATCH.get();
+        float[] x = sc.floats(n);
+        INDArray d = ConvOps.dense(in.dataType() == DataType.FLOAT ? in : in.castTo(DataType.FLOAT));
+        java.nio.FloatBuffer fb = d.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        fb.position((int) d.offset());
+        fb.get(x, 0, n);
         float lo = 0, hi = 0;
-        for (float v : x) {
+        for (int i = 0; i < n; i++) {
+            float v = x[i];
             if (v < lo) lo = v;
             if (v > hi) hi = v;
         }
         float scale = hi == lo ? 1f : (hi - lo) / 255f;
         float zf = (float) Math.rint(Math.max(0, Math.min(255, (0 - lo) / scale)));
         int z = (int) zf;
-        int[] q = new int[x.length];
-        for (int i = 0; i < x.length; i++) q[i] = quantize(x[i], scale, z, 0, 255);
-        return new INDArray[] {intsOut(q, ctx.in(0).shape(), DType.UINT8), Nd.of(new float[] {scale}, new long[0]),
-                intsOut(new int[] {z}, new long[0], DType.UINT8)};
+        // quantize(v, scale, z, 0, 255) in two loops that vectorize: clamp(v / scale) + ROUND_MAGIC (rounds half to
+        // even; NaN stays NaN through Math.min/max as through the comparisons, and gives z), then - ROUND_MAGIC + z
+        float fmin = -z, fmax = 255 - z;
+        for (int i = 0; i < n; i++) x[i] = Math.min(Math.max(x[i] / scale, fmin), fmax) + ROUND_MAGIC;
+        byte[] q = sc.bytes(n);
+        for (int i = 0; i < n; i++) q[i] = (byte) ((int) (x[i] - ROUND_MAGIC) + z);
+        INDArray y = n == 0 ? Nd4j.create(DataType.UBYTE, in.shape()) : Nd4j.createUninitialized(DataType.UBYTE, in.shape(), 'c');
+        if (n > 0) y.data().asNio().put(q, 0, n);
+        return new INDArray[] {y, Nd.of(new float[] {scale}, new long[0]), intsOut(new int[] {z}, new long[0], DType.UINT8)};
     }
+
+    /** Per-thread scratch arrays of the Java loop kernels (grown, never shrunk). */
+    private static final class Scratch {
+        private float[] f = new float[0];
+        private byte[] b = new byte[0];
+
+        float[] floats(int n) { return f.length >= n ? f : (f = new float[n]); }
+
+        byte[] bytes(int n) { return b.length >= n ? b : (b = new byte[n]); }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
      * com.microsoft MatMulNBits: Y = A x dequant(B)^T (+ bias), B uint8 [N, k_blocks, block_size * bits / 8] codes packed
@@ -281,9 +307,7 @@ final class QuantKernels implements KernelRegistry.Group {
     }
 
     private static INDArray[] matMulInteger(OpContext ctx) {
-        INDArray a = ctx.in(0), b = ctx.in(1);
-        int[] acc = IntMatMul.matmul(ctx, a, ctx.opt(2), b, ctx.opt(3));
-        return OpContext.one(intsOut(acc, IntMatMul.outShape(ctx, a.shape(), b.shape()), DType.INT32));
+        return OpContext.one(IntMatMul.matmulArray(ctx, ctx.in(0), ctx.opt(2), ctx.in(1), ctx.opt(3)));
     }
 
     private static INDArray[] qlinearMatMul(OpContext ctx) {

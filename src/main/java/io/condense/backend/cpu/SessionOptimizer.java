@@ -23,7 +23,10 @@ final class SessionOptimizer {
     static boolean enabled() { return !"false".equalsIgnoreCase(System.getProperty("condense.optimize", "true")); }
 
     /** The optimized graph, or {@code g} itself when a rewrite fails (the session then reports errors as before). */
-    static Graph optimize(Graph g, KernelRegistry registry) {
+    static Graph optimize(Graph g, KernelRegistry registry) { return optimize(g, registry, new Fusion()); }
+
+    /** {@link #optimize(Graph, KernelRegistry)} with the given fusion pass (tests compare fusion choices). */
+    static Graph optimize(Graph g, KernelRegistry registry, Fusion fusion) {
         try {
             // folding evaluates one-node graphs on unoptimized sessions (no recursion into this optimizer)
             ConstantFolding.Evaluator eval = oneNode -> {
@@ -34,7 +37,7 @@ final class SessionOptimizer {
             Graph o = new ConstantFolding(eval, Tensor.MAX_ELEMENTS).apply(g);
             o = new IdentityElimination().apply(o);
             o = new DeadCodeElimination().apply(o);
-            o = new Fusion().apply(o);
+            o = fusion.apply(o);
             return o;
         } catch (RuntimeException | StackOverflowError e) {
             return g;

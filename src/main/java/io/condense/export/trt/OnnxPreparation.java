@@ -53,10 +53,11 @@ public record OnnxPreparation(byte[] bytes, Graph graph, int qdqNodes, Map<DType
         List<String> warn = new ArrayList<>();
         long f32 = fw.getOrDefault(DType.FLOAT32, 0L), f16 = fw.getOrDefault(DType.FLOAT16, 0L) + fw.getOrDefault(DType.BFLOAT16, 0L);
         if (qdq == 0 && f16 == 0) {
-            warn.add("the model has FP32 weights and no Q/DQ: TensorRT 11 builds an FP32/TF32 engine; export an FP16 ONNX (or FP16+QDQ for INT8) first");
+            warn.add("the model has FP32 weights and no Q/DQ: TensorRT 11 builds an FP32/TF32 engine; export an FP16 ONNX (condense convert MODEL --float fp16; "
+                    + "for INT8: condense quantize ... --float fp16) first");
         } else if (qdq > 0 && f32 > 0 && f16 == 0) {
             warn.add("Q/DQ model whose other weights are FP32: the layers between Q/DQ pairs run in FP32 (TensorRT 11 takes precision from the file); "
-                    + "convert the rest to FP16 for a fast INT8 engine");
+                    + "convert the rest to FP16 for a fast INT8 engine (condense convert MODEL --float fp16)");
         }
         if (cfg.sparsity() && sparse.isEmpty()) warn.add("--sparsity is set but no Conv/Gemm/MatMul weight is 2:4 sparse: no sparse tactic can be chosen");
         if (!cfg.sparsity() && !sparse.isEmpty()) {

@@ -3,6 +3,7 @@ package io.condense.quant.int4;
 import io.condense.backend.Backend;
 import io.condense.backend.Backends;
 import io.condense.backend.Session;
+import io.condense.stats.LayerMoments;
 import io.condense.ir.DType;
 import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
@@ -148,6 +149,7 @@ public final class Int4WeightOnly implements GraphPass {
         final List<Boolean> transA = new ArrayList<>();
         final boolean kLast; // weight layout [N, K] (K axis 1) rather than [K, N] (K axis 0)
         double[][] xxt;
+        LayerMoments moments;
         long samples;
         double rtnError = Double.NaN, awqError = Double.NaN;
 
@@ -488,16 +490,22 @@ public final class Int4WeightOnly implements GraphPass {
                         String a = s.activations.get(k);
                         Tensor x = feed.containsKey(a) ? feed.get(a) : res.get(a);
                         if (x == null) throw new ModelException("calibration: layer input '" + a + "' was not computed");
-                        accumulate(s, x, s.transA.get(k), limit);
+                        accumulate(s, (long) (nb - 1) * s.activations.size() + k, x, s.transA.get(k), limit);
                     }
                     if (s.samples < limit) more = true;
                 }
             }
         }
         if (nb == 0) throw new ModelException("calibration data is empty");
+        for (Site s : sites.values()) if (s.moments != null) s.xxt = s.moments.xtx();
     }
 
-    private static void accumulate(Site s, Tensor x, boolean transA, long limit) {
+    /**
+     * Adds one layer input of a batch to the site's {@link LayerMoments} (chunk {@code chunk}: batch index times the
+     * site's activation count plus the activation's position, so partials combine in a fixed tree, see
+     * {@link io.condense.stats.OrderedSum}).
+     */
+    private static void accumulate(Site s, long chunk, Tensor x, boolean transA, long limit) {
         long[] sh = x.shape();
         if (sh.length < 1) throw new ModelException("layer input of '" + s.weight + "' is a scalar");
         double[] v = x.toDoubleArray();
@@ -509,15 +517,11 @@ public final class Int4WeightOnly implements GraphPass {
             long k = sh[sh.length - 1];
             a = Nd4j.create(v, new long[] {v.length / k, k}, DataType.DOUBLE);
         }
-        long rows = a.size(0), k = a.size(1);
-        long take = Math.min(rows, limit - s.samples);
-        if (take < rows) a = a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, take), org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c');
-        INDArray c = a.transpose().mmul(a);
-        if (s.xxt == null) s.xxt = new double[(int) k][(int) k];
-        if (s.xxt.length != k) throw new ModelException("layer input of '" + s.weight + "' has " + k + " features, expected " + s.xxt.length);
-        double[] flat = c.dup('c').data().asDouble();
-        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) s.xxt[i][j] += flat[(int) (i * k + j)];
-        s.samples += take;
+        long k = a.size(1);
+        if (s.moments == null) s.moments = new LayerMoments((int) k, true);
+        if (s.moments.cols() != k) throw new ModelException("layer input of '" + s.weight + "' has " + k + " features, expected " + s.moments.cols());
+        s.moments.add(chunk, a, limit == Long.MAX_VALUE ? -1 : limit - s.moments.hessianRows());
+        s.samples = s.moments.hessianRows();
     }
 
     /** W as [rows = outputs][cols = K]. */

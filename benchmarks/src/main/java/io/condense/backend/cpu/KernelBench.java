@@ -83,6 +83,19 @@ public final class KernelBench {
         cases.add(mem("ReduceMean last axis [1,128,384]", reg, "ReduceMean", attrs("axes", new long[] {-1}), rand(h)));
         cases.add(flop("MatMul [128,384]x[384,1536]", reg, "MatMul", 2.0 * 128 * 384 * 1536, rand(1, 128, 384), rand(384, 1536)));
         cases.add(flop("MatMul attention [12,128,32]x[12,32,128]", reg, "MatMul", 2.0 * 12 * 128 * 32 * 128, rand(1, 12, 128, 32), rand(1, 12, 32, 128)));
+        // INT8 (dynamic quantization of MiniLM's FFN): GOP/s of the integer GEMM, shown against the sgemm peak
+        INDArray a8 = bytesOf(DataType.UBYTE, 1, 128, 384), w8 = bytesOf(DataType.BYTE, 384, 1536);
+        INDArray az = Nd.toNd(io.condense.ir.Tensor.of(DType.UINT8, new long[0], new byte[] {0})), wz = Nd4j.zeros(DataType.BYTE, 1536);
+        cases.add(new Case("MatMulInteger u8s8 [128,384]x[384,1536]", reg.get("", "MatMulInteger"),
+                node("MatMulInteger", 4, Map.of()), 13, 0, 2.0 * 128 * 384 * 1536, a8, w8, az, wz));
+        Node mif = new Node("mif", Fusion.MATMUL_INTEGER_TO_FLOAT, Fusion.DOMAIN, List.of("a", "b", "az", "bz", "s", "bias"), List.of("y"), Map.of());
+        cases.add(new Case("fused MatMulIntegerToFloat [128,384]x[384,1536]", FusedKernels.create(mif, g0, reg), mif, 1, 0,
+                2.0 * 128 * 384 * 1536, a8, w8, az, wz, rand(1536), rand(1536)));
+        cases.add(new Case("DynamicQuantizeLinear [1,128,1536]", reg.get("", "DynamicQuantizeLinear"), node("DynamicQuantizeLinear", 1, Map.of()),
+                13, 5.0 * 128 * 1536, 0, rand(ff)));
+        Node qdq = new Node("qdq", Fusion.FAKE_QUANT, Fusion.DOMAIN, List.of("x", "s", "z", "s", "z"), List.of("y"), Map.of());
+        INDArray qs = Nd4j.scalar(0.05f), qz = Nd.toNd(io.condense.ir.Tensor.of(DType.INT8, new long[0], new byte[] {3}));
+        cases.add(new Case("fused QuantizeDequantize [1,128,1536]", FusedKernels.create(qdq, g0, reg), qdq, 1, bytes(2, ff), 0, rand(ff), qs, qz, qs, qz));
         for (Case c : cases) {
             if (only != null && !c.name.contains(only)) continue;
             if (c.kernel == null) {
@@ -134,6 +147,15 @@ public final class KernelBench {
             m.put((String) kv[i], v instanceof long[] l ? Attribute.of(l) : Attribute.of((Long) v));
         }
         return m;
+    }
+
+    /** Uniformly random bytes as a UBYTE/BYTE array. */
+    private static INDArray bytesOf(DataType t, long... shape) {
+        INDArray a = Nd4j.createUninitialized(t, shape, 'c');
+        byte[] b = new byte[(int) a.length()];
+        R.nextBytes(b);
+        a.data().asNio().put(b);
+        return a;
     }
 
     private static INDArray rand(long... shape) {
