@@ -1,6 +1,7 @@
 package io.condense.train;
 
 import io.condense.ir.ModelException;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -32,15 +33,49 @@ public final class Losses {
         int n = (int) logits.size(0), k = (int) logits.size(1);
         if (labels.length != n) throw new ModelException("cross-entropy: " + labels.length + " labels for a batch of " + n);
         if (smoothing < 0 || smoothing >= 1) throw new ModelException("label smoothing must be in [0, 1), got " + smoothing);
-        double[] t = new double[n * k];
-        double off = smoothing / k;
-        for (int i = 0; i < n; i++) {
-            if (labels[i] < 0 || labels[i] >= k) throw new ModelException("label " + labels[i] + " out of range for " + k + " classes");
-            for (int j = 0; j < k; j++) t[i * k + j] = off;
-            t[i * k + labels[i]] += 1 - smoothing;
+        for (int label : labels) if (label < 0 || label >= k) throw new ModelException("label " + label + " out of range for " + k + " classes");
+        if (logits.dataType() != DataType.FLOAT && logits.dataType() != DataType.DOUBLE) {
+            double[] t = new double[n * k];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < k; j++) t[i * k + j] = smoothing / k;
+                t[i * k + labels[i]] += 1 - smoothing;
+            }
+            return crossEntropy(logits, Nd4j.create(t, new long[] {n, k}, 'c').castTo(logits.dataType()));
         }
-        INDArray target = Nd4j.create(t, new long[] {n, k}, 'c').castTo(logits.dataType());
-        return crossEntropy(logits, target);
+        // plain loops over one copy of the [N, K] logits (in double): a handful of ND4J ops on 640 values cost more
+        // in dispatch than the arithmetic
+        double[] z = rowMajor(logits);
+        double[] grad = new double[n * k];
+        double off = smoothing / k, value = 0;
+        for (int i = 0; i < n; i++) {
+            int o = i * k;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < k; j++) max = Math.max(max, z[o + j]);
+            double sum = 0;
+            for (int j = 0; j < k; j++) sum += Math.exp(z[o + j] - max);
+            double logSum = Math.log(sum);
+            for (int j = 0; j < k; j++) {
+                double ls = z[o + j] - max - logSum;
+                double t = off + (j == labels[i] ? 1 - smoothing : 0);
+                value -= t * ls;
+                grad[o + j] = (Math.exp(ls) - t) / n;
+            }
+        }
+        INDArray g;
+        if (logits.dataType() == DataType.FLOAT) {
+            float[] f = new float[grad.length];
+            for (int i = 0; i < f.length; i++) f[i] = (float) grad[i];
+            g = Nd4j.create(f, new long[] {n, k}, 'c');
+        } else {
+            g = Nd4j.create(grad, new long[] {n, k}, 'c');
+        }
+        return new Loss(value / n, g);
+    }
+
+    /** Values of a 2-D array in C order, as doubles (one bulk copy). */
+    private static double[] rowMajor(INDArray a) {
+        boolean dense = a.ordering() == 'c' && a.elementWiseStride() == 1 && a.offset() == 0 && a.data().length() == a.length();
+        return (dense ? a : a.dup('c')).data().asDouble();
     }
 
     /** Cross-entropy of logits [N, K] against a target distribution [N, K] (rows summing to 1). */
@@ -144,9 +179,20 @@ public final class Losses {
 
     /** Number of rows whose arg-max equals the label. */
     public static int correct(INDArray logits, int[] labels) {
-        long[] am = Arrays2.longs(logits.argMax(1));
-        int c = 0;
-        for (int i = 0; i < labels.length; i++) if (am[i] == labels[i]) c++;
+        if (logits.rank() != 2 || logits.size(0) != labels.length) {
+            long[] am = Arrays2.longs(logits.argMax(1));
+            int c = 0;
+            for (int i = 0; i < labels.length; i++) if (am[i] == labels[i]) c++;
+            return c;
+        }
+        // first maximum per row, as argMax
+        int k = (int) logits.size(1), c = 0;
+        double[] z = rowMajor(logits);
+        for (int i = 0; i < labels.length; i++) {
+            int best = 0;
+            for (int j = 1; j < k; j++) if (z[i * k + j] > z[i * k + best]) best = j;
+            if (best == labels[i]) c++;
+        }
         return c;
     }
 }

@@ -91,6 +91,49 @@ public final class Optimizer {
         }
     }
 
+    /** Dense, offset-free C-order arrays of one float type and length: the BLAS level-1 path applies. */
+    private static boolean blasReady(INDArray w, INDArray g) {
+        return dense(w) && dense(g) && w.length() == g.length() && w.dataType() == g.dataType()
+                && (w.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT || w.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+    }
+
+    private static boolean dense(INDArray a) {
+        return !a.isEmpty() && a.ordering() == 'c' && a.elementWiseStride() == 1 && a.offset() == 0 && a.data().length() == a.length();
+    }
+
+    /**
+     * The SGD update as in-place BLAS axpy/scal calls on the parameter and its velocity: no temporaries, four or five
+     * passes over the parameter instead of ten ND4J ops (same arithmetic as the general path up to float rounding:
+     * w - lr (g + wd w) is computed as (1 - lr wd) w - lr g). {@code g} is only read.
+     */
+    private void sgdInPlace(String name, INDArray w, INDArray g, double plr, double wd) {
+        org.nd4j.linalg.api.blas.Level1 l1 = org.nd4j.linalg.factory.Nd4j.getBlasWrapper().level1();
+        long n = w.length();
+        if (momentum == 0) {
+            if (wd != 0) l1.scal(n, 1 - plr * wd, w);
+            l1.axpy(n, -plr, g, w);
+            return;
+        }
+        // v = momentum v + g + wd w (v = g + wd w on the first step)
+        INDArray v = state1.get(name);
+        if (v == null) {
+            v = g.dup('c').reshape(w.shape());
+            state1.put(name, v);
+        } else {
+            l1.scal(n, momentum, v);
+            l1.axpy(n, 1, g, v);
+        }
+        if (wd != 0) l1.axpy(n, wd, w, v);
+        if (nesterov) {
+            // w -= lr (g + wd w + momentum v)
+            if (wd != 0) l1.scal(n, 1 - plr * wd, w);
+            l1.axpy(n, -plr, g, w);
+            l1.axpy(n, -plr * momentum, v, w);
+        } else {
+            l1.axpy(n, -plr, v, w);
+        }
+    }
+
     /** One update of {@code params} (live arrays) from {@code grads}. */
     public void step(Map<String, INDArray> params, Map<String, INDArray> grads) {
         double f = schedule.factor(step);
@@ -108,6 +151,10 @@ public final class Optimizer {
             if (mask != null) {
                 mask = mask.reshape(w.shape()).castTo(w.dataType());
                 masks.put(name, mask);
+            }
+            if (kind == Kind.SGD && mask == null && blasReady(w, g)) {
+                sgdInPlace(name, w, g, plr, wd);
+                continue;
             }
             g = g.reshape(w.shape()).dup();
             if (mask != null) g.muli(mask);

@@ -109,6 +109,9 @@ public final class Tape {
         return profile;
     }
 
+    /** Stops collecting the {@link #profile()}. */
+    public void stopProfile() { profile = null; }
+
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Calling thread's CPU time when profiling (ND4J runs single-threaded ops on the caller), else 0. */

@@ -56,6 +56,13 @@ class TrainOpsGradTest {
                 .node("Gemm", List.of("a", "b", "c"), List.of("y"), "transA", 1L).output("y"));
     }
 
+    @Test void gemmTransAB() throws Exception {
+        // both transposes and alpha: every branch of the GEMM-with-flags backward (a and b both parameters)
+        both(new GradCheck(17).input("x", 1).param("a", 4, 3).param("b", 5, 4).param("c", 1, 5)
+                .node("Gemm", List.of("a", "b", "c"), List.of("g"), "transA", 1L, "transB", 1L, "alpha", 0.6f)
+                .node("Mul", List.of("g", "x"), List.of("y")).output("y"));
+    }
+
     @Test void matmul() throws Exception {
         both(new GradCheck(8).input("a", 2, 3, 4).param("b", 4, 5).node("MatMul", List.of("a", "b"), List.of("y")).output("y"));
     }
