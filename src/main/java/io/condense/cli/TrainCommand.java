@@ -122,7 +122,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (limit > 0) train = train.head(limit);
         Dataset test = Mnist.load(data, false);
         if (testLimit > 0) test = test.head(testLimit);
-        Tape tape = new Tape(g, n -> true, org.nd4j.linalg.api.buffer.DataType.FLOAT, seed);
+        Tape tape = new Tape(g, io.condense.train.Tape.weights(g), org.nd4j.linalg.api.buffer.DataType.FLOAT, seed);
         long steps = (long) epochs * ((train.size() + batchSize - 1) / batchSize);
         LrSchedule s = switch (schedule.toLowerCase(Locale.ROOT)) {
             case "constant" -> LrSchedule.constant();

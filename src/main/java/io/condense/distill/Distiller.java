@@ -69,7 +69,7 @@ public final class Distiller {
 
     /** Distills into {@code student} (float32 tape over all its floating parameters) and returns the trained graph. */
     public Graph distill(Graph student, Teacher teacher, List<LossTerm> terms, Dataset train, Dataset test) {
-        Tape tape = new Tape(student, n -> true, DataType.FLOAT, cfg.seed());
+        Tape tape = new Tape(student, io.condense.train.Tape.weights(student), DataType.FLOAT, cfg.seed());
         distill(tape, teacher, terms, train, test);
         return tape.toGraph();
     }

@@ -99,9 +99,9 @@ public final class TextDistiller {
         List<INDArray> targets = EmbeddingTrainer.teacherEmbeddings(teacher, train);
         Set<String> tables = new HashSet<>();
         for (Node n : student.nodes()) if (n.opType().equals("Gather") && student.initializers().containsKey(n.input(0))) tables.add(n.input(0));
-        // scalar initializers are constants of the computation (LayerNorm epsilons, Pow exponents, 1/sqrt(d), mask fill
-        // values; exporters and pruning turn Constant nodes into initializers): training them breaks the model
-        Tape tape = new Tape(student, name -> (cfg.trainEmbeddings() || !tables.contains(name)) && student.initializers().get(name).size() > 1,
+        // one-element initializers of elementwise ops are constants of the computation (Tape.weights)
+        java.util.function.Predicate<String> weights = Tape.weights(student);
+        Tape tape = new Tape(student, name -> (cfg.trainEmbeddings() || !tables.contains(name)) && weights.test(name),
                 DataType.FLOAT, cfg.seed());
         String out = student.outputs().get(0).name();
         EmbeddingTerm term = new EmbeddingTerm(out, "teacher", cfg.loss(), 1.0, MASK);

@@ -85,7 +85,7 @@ public final class PruneSchedule {
             return new Result(r, Double.NaN, p.overallSparsity(), log, p);
         }
         if (train == null) throw new ModelException("fine-tuning needs training data (--data DIR)");
-        Tape tape = new Tape(g, n -> true, DataType.FLOAT, cfg.seed());
+        Tape tape = new Tape(g, io.condense.train.Tape.weights(g), DataType.FLOAT, cfg.seed());
         long spe = (train.size() + cfg.batchSize() - 1) / cfg.batchSize();
         long total = cfg.epochs() * spe;
         Optimizer opt = Optimizer.of(cfg.optimizer(), cfg.lr()).weightDecay(cfg.weightDecay()).schedule(LrSchedule.cosine(total, 0));

@@ -53,6 +53,24 @@ public final class Tape {
     /** A tape training every floating initializer in float32. */
     public Tape(Graph g) { this(g, name -> true, DataType.FLOAT, 0); }
 
+    private static final Set<String> LAYER_OPS = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization",
+            "LayerNormalization", "InstanceNormalization", "PRelu");
+
+    /**
+     * The initializers of {@code g} that are weights to train: all but the one-element operands of elementwise ops
+     * (LayerNorm epsilons, Pow exponents, 1/sqrt(d), mask fill values: constants of the computation that exporters and
+     * passes turn from Constant nodes into initializers; training them breaks the model, e.g. a LayerNorm epsilon
+     * that turns negative). One-element weights of layers (a Gemm bias with one output, a PRelu slope) still train.
+     */
+    public static Predicate<String> weights(Graph g) {
+        Map<String, List<Node>> readers = g.consumers();
+        return name -> {
+            Tensor t = g.initializers().get(name);
+            if (t == null || t.size() > 1) return true;
+            return readers.getOrDefault(name, List.of()).stream().anyMatch(n -> LAYER_OPS.contains(n.opType()));
+        };
+    }
+
     /**
      * @param trainable chooses which differentiable floating initializers are parameters
      * @param dtype FLOAT for training, DOUBLE for gradient checks

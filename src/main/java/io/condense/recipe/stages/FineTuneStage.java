@@ -51,7 +51,7 @@ public final class FineTuneStage implements Stage<FineTuneStage.Config> {
     public Graph apply(StageContext ctx, Graph input, Config c) {
         var train = ctx.data().trainSet();
         if (c.limit() > 0) train = train.head(c.limit());
-        Tape tape = new Tape(input, n -> true, org.nd4j.linalg.api.buffer.DataType.FLOAT, ctx.seed());
+        Tape tape = new Tape(input, Tape.weights(input), org.nd4j.linalg.api.buffer.DataType.FLOAT, ctx.seed());
         long steps = (long) c.epochs() * (c.maxSteps() > 0 ? c.maxSteps() : (train.size() + c.batchSize() - 1) / c.batchSize());
         Optimizer opt = Optimizer.of(c.optimizer(), c.lr()).schedule(LrSchedule.cosine(Math.max(1, steps), 0));
         if (c.keepZeros()) {
