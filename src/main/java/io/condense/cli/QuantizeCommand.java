@@ -320,6 +320,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             }
             if (!hasIdx) return CalibrationData.fromTensorFiles(in, p, nb);
         }
+        String name = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (name.endsWith(".pb") || name.endsWith(".npy")) return CalibrationData.fromTensorFiles(in, p, nb); // one batch
         return CalibrationData.fromIdx(in, p, scale, bs, nb);
     }
 

@@ -151,7 +151,7 @@ public final class CalibrationData {
 
     /**
      * Every {@code .npy} and {@code .pb} file under {@code dir} (sorted by path; files named {@code output*} are
-     * skipped) is one batch for the model's only input; a tensor of the input's rank minus one gets a batch axis.
+     * skipped; {@code dir} may also be one such file) is one batch for the model's only input; a tensor of the input's rank minus one gets a batch axis.
      */
     public static Iterable<Map<String, Tensor>> fromTensorFiles(ValueInfo in, Path dir, int maxBatches) {
         List<Path> files;
