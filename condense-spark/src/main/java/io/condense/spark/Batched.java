@@ -60,27 +60,35 @@ public final class Batched<S> implements Serializable {
 
     public int partitions() { return indexed.getNumPartitions(); }
 
+    /** A partition's samples grouped into its (contiguous) batches; {@code first} is the global index of the first. */
+    private record PartitionBatches<S>(long first, List<List<S>> batches) {}
+
+    private static <S> PartitionBatches<S> group(java.util.Iterator<Tuple2<Long, S>> it, int bs) {
+        List<List<S>> bl = new ArrayList<>();
+        long first = -1, cur = -1;
+        List<S> open = null;
+        while (it.hasNext()) {
+            Tuple2<Long, S> t = it.next();
+            long b = t._1() / bs;
+            if (b != cur) {
+                if (first < 0) first = b;
+                else if (b != cur + 1) throw new IllegalStateException("partition batches are not contiguous: " + cur + " then " + b);
+                open = new ArrayList<>();
+                bl.add(open);
+                cur = b;
+            }
+            open.add(t._2());
+        }
+        return new PartitionBatches<>(first, bl);
+    }
+
     /** Runs {@code fn} on every non-empty partition's batches and merges the results with a tree reduction. */
     public <R> R aggregate(PartitionFn<S, R> fn, Function2<R, R, R> merge) {
         int bs = batchSize;
         JavaRDD<R> parts = indexed.mapPartitions(it -> {
-            List<List<S>> bl = new ArrayList<>();
-            long first = -1, cur = -1;
-            List<S> open = null;
-            while (it.hasNext()) {
-                Tuple2<Long, S> t = it.next();
-                long b = t._1() / bs;
-                if (b != cur) {
-                    if (first < 0) first = b;
-                    else if (b != cur + 1) throw new IllegalStateException("partition batches are not contiguous: " + cur + " then " + b);
-                    open = new ArrayList<>();
-                    bl.add(open);
-                    cur = b;
-                }
-                open.add(t._2());
-            }
+            PartitionBatches<S> pb = group(it, bs);
             List<R> out = new ArrayList<>(1);
-            if (!bl.isEmpty()) out.add(fn.apply(first, bl));
+            if (!pb.batches().isEmpty()) out.add(fn.apply(pb.first(), pb.batches()));
             return out.iterator();
         });
         return parts.treeReduce(merge);
@@ -90,22 +98,9 @@ public final class Batched<S> implements Serializable {
     public <R> List<R> collectOrdered(PartitionFn<S, List<R>> fn) {
         int bs = batchSize;
         JavaRDD<Tuple2<Long, List<R>>> parts = indexed.mapPartitions(it -> {
-            List<List<S>> bl = new ArrayList<>();
-            long first = -1, cur = -1;
-            List<S> open = null;
-            while (it.hasNext()) {
-                Tuple2<Long, S> t = it.next();
-                long b = t._1() / bs;
-                if (b != cur) {
-                    if (first < 0) first = b;
-                    open = new ArrayList<>();
-                    bl.add(open);
-                    cur = b;
-                }
-                open.add(t._2());
-            }
+            PartitionBatches<S> pb = group(it, bs);
             List<Tuple2<Long, List<R>>> out = new ArrayList<>(1);
-            if (!bl.isEmpty()) out.add(new Tuple2<>(first, fn.apply(first, bl)));
+            if (!pb.batches().isEmpty()) out.add(new Tuple2<>(pb.first(), fn.apply(pb.first(), pb.batches())));
             return out.iterator();
         });
         List<Tuple2<Long, List<R>>> all = new ArrayList<>(parts.collect());
