@@ -456,12 +456,7 @@ public final class FloatConversion implements GraphPass {
             newInfo.put(name, new ValueInfo(name, tt == null ? new TensorType(t, null) : tt.withDtype(t)));
         }
 
-        String fresh(String base) {
-            String s = base;
-            for (int k = 1; usedNames.contains(s); k++) s = base + "_" + k;
-            usedNames.add(s);
-            return s;
-        }
+        String fresh(String base) { return io.condense.ir.Names.fresh(usedNames, base); }
 
         Tensor toLow(Tensor t) {
             constConverted++;

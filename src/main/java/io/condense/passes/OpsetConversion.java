@@ -165,12 +165,7 @@ public final class OpsetConversion implements GraphPass {
             for (ValueInfo v : g.outputs()) graphOutputs.add(v.name());
         }
 
-        String fresh(String base) {
-            String s = base;
-            for (int i = 1; names.contains(s); i++) s = base + "_" + i;
-            names.add(s);
-            return s;
-        }
+        String fresh(String base) { return io.condense.ir.Names.fresh(names, base); }
 
         String constant(String base, Tensor t) {
             String n = fresh(base);

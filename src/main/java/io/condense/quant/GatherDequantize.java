@@ -43,9 +43,7 @@ public final class GatherDequantize implements GraphPass {
         for (ValueInfo v : g.outputs()) graphOutputs.add(v.name());
         Map<String, List<Node>> readers = g.consumers();
         Map<String, Tensor> inits = new LinkedHashMap<>(g.initializers());
-        Set<String> names = new HashSet<>(inits.keySet());
-        for (Node n : g.nodes()) { names.add(n.name()); names.addAll(n.outputs()); }
-        for (ValueInfo v : g.inputs()) names.add(v.name());
+        Set<String> names = io.condense.ir.Names.used(g);
 
         Map<Node, List<Node>> replace = new java.util.IdentityHashMap<>();
         for (Node dq : g.nodes()) {
@@ -105,10 +103,5 @@ public final class GatherDequantize implements GraphPass {
         return true;
     }
 
-    private static String fresh(Set<String> names, String base) {
-        String s = base;
-        for (int i = 1; names.contains(s); i++) s = base + "_" + i;
-        names.add(s);
-        return s;
-    }
+    private static String fresh(Set<String> names, String base) { return io.condense.ir.Names.fresh(names, base); }
 }

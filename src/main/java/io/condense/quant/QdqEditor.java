@@ -5,7 +5,6 @@ import io.condense.ir.Graph;
 import io.condense.ir.ModelException;
 import io.condense.ir.Node;
 import io.condense.ir.Tensor;
-import io.condense.ir.ValueInfo;
 import io.condense.passes.DeadCodeElimination;
 
 import java.util.ArrayList;
@@ -46,22 +45,12 @@ public final class QdqEditor {
     public QdqEditor(Graph g) {
         this.g = g;
         this.inits = new LinkedHashMap<>(g.initializers());
-        for (Node n : g.nodes()) {
-            names.addAll(n.outputs());
-            names.add(n.name());
-        }
-        names.addAll(inits.keySet());
-        for (ValueInfo v : g.inputs()) names.add(v.name());
+        names.addAll(io.condense.ir.Names.used(g));
     }
 
     public Graph graph() { return g; }
 
-    private String fresh(String base) {
-        String s = base;
-        for (int i = 1; names.contains(s); i++) s = base + "_" + i;
-        names.add(s);
-        return s;
-    }
+    private String fresh(String base) { return io.condense.ir.Names.fresh(names, base); }
 
     private void need(QParams p) {
         if (p.blockSize() > 0 || p.type().bits() == 4) minOpset = Math.max(minOpset, 21);

@@ -236,12 +236,7 @@ public final class SmoothQuant implements GraphPass {
         return Tensor.of(f, t.shape());
     }
 
-    private static String fresh(Set<String> names, String base) {
-        String s = base;
-        for (int i = 1; names.contains(s); i++) s = base + "_" + i;
-        names.add(s);
-        return s;
-    }
+    private static String fresh(Set<String> names, String base) { return io.condense.ir.Names.fresh(names, base); }
 
     /** max |x_j| over every row of each activation (last axis = channel) over the calibration data. */
     private Map<String, double[]> channelAbsMax(Graph g, Set<String> values) {

@@ -195,12 +195,7 @@ public final class Qat {
         return b.nodes(nodes).build().sorted();
     }
 
-    private static String fresh(Set<String> names, String base) {
-        String s = base;
-        for (int i = 1; names.contains(s); i++) s = base + "_" + i;
-        names.add(s);
-        return s;
-    }
+    private static String fresh(Set<String> names, String base) { return io.condense.ir.Names.fresh(names, base); }
 
     /**
      * A float32 tape over a training graph: zero points never train; scales train only in LSQ mode; constants of the
