@@ -42,7 +42,7 @@ class CompressStagesCommandTest {
                   - distill: {steps: 40, lr: 0.001, batch_size: 16}
                   - report
                 """);
-        DistillCommandsTest.Run r = DistillCommandsTest.run("compress", tiny.toString(), "--recipe", recipe.toString(), "--text", text.toString(),
+        CliRun r = DistillCommandsTest.run("compress", tiny.toString(), "--recipe", recipe.toString(), "--text", text.toString(),
                 "--tokenizer", tok.toString(), "--out", out.toString());
         assertEquals(0, r.rc(), r.out() + r.err());
         JsonNode rep = Report.read(out.resolve("report.json"));

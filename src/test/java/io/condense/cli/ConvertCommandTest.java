@@ -13,8 +13,6 @@ import io.condense.onnx.TensorCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -27,18 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ConvertCommandTest {
     @TempDir Path dir;
 
-    record Run(int rc, String out, String err) {}
-
-    static Run main(String... args) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        int rc = Main.execute(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(rc, o.toString(), e.toString());
-    }
+    static CliRun main(String... args) { return CliRun.of(args); }
 
     @Test
     void convertMnistToFp16() throws Exception {
         Path model = TestData.require("onnx/models/mnist-8/model.onnx"), out = dir.resolve("m16.onnx");
-        Run r = main("convert", model.toString(), "--float", "fp16", "-o", out.toString());
+        CliRun r = main("convert", model.toString(), "--float", "fp16", "-o", out.toString());
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("converted to fp16") && r.out().contains("smaller"), r.out());
         Graph q = OnnxImporter.load(out);
@@ -58,7 +50,7 @@ class ConvertCommandTest {
     @Test
     void badTargetAndMissingFileAreOneLineErrors() {
         Path out = dir.resolve("x.onnx");
-        Run r = main("convert", "nope.onnx", "--float", "fp8", "-o", out.toString());
+        CliRun r = main("convert", "nope.onnx", "--float", "fp8", "-o", out.toString());
         assertEquals(1, r.rc());
         assertTrue(r.err().startsWith("condense: error: unknown float target 'fp8'"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
@@ -73,7 +65,7 @@ class ConvertCommandTest {
     @Test
     void quantizeWithFloat16KeepsInt8AndConvertsTheRest() throws Exception {
         Path model = TestData.require("onnx/models/mnist-8/model.onnx"), out = dir.resolve("q16.onnx");
-        Run r = main("quantize", model.toString(), "--calib", "random", "--batches", "2", "--scale", "1", "--float", "fp16", "--out", out.toString());
+        CliRun r = main("quantize", model.toString(), "--calib", "random", "--batches", "2", "--scale", "1", "--float", "fp16", "--out", out.toString());
         assertEquals(0, r.rc(), r.err());
         Graph q = OnnxImporter.load(out);
         var types = ShapeInference.inferTypes(q);
@@ -97,7 +89,7 @@ class ConvertCommandTest {
         // INT8 first, then convert with QuantizeLinear kept in float32 (for ONNX Runtime's CPU provider)
         Path q8 = dir.resolve("q8.onnx"), q8h = dir.resolve("q8h.onnx");
         assertEquals(0, main("quantize", model.toString(), "--calib", "random", "--batches", "2", "--scale", "1", "--out", q8.toString()).rc());
-        Run c = main("convert", q8.toString(), "--float", "fp16", "--keep-op", "QuantizeLinear", "-o", q8h.toString());
+        CliRun c = main("convert", q8.toString(), "--float", "fp16", "--keep-op", "QuantizeLinear", "-o", q8h.toString());
         assertEquals(0, c.rc(), c.err());
         Graph h = OnnxImporter.load(q8h);
         var ht = ShapeInference.inferTypes(h);

@@ -7,8 +7,6 @@ import io.condense.onnx.Provenance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -19,21 +17,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DistillCommandsTest {
     @TempDir Path dir;
 
-    record Run(int rc, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        int rc = Main.execute(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(rc, o.toString(), e.toString());
-    }
+    static CliRun run(String... args) { return CliRun.of(args); }
 
     @Test void distillTrainsAStudentFromAnOnnxTeacherWithProvenance() throws Exception {
         Path mnist = TestData.require("mnist");
         Path teacher = dir.resolve("teacher.onnx"), student = dir.resolve("student.onnx");
-        Run t = run("distill", "--student", "mlp-128", "--alpha", "0", "--data", mnist.toString(), "--epochs", "2", "--limit", "2000",
+        CliRun t = run("distill", "--student", "mlp-128", "--alpha", "0", "--data", mnist.toString(), "--epochs", "2", "--limit", "2000",
                 "--test-limit", "1000", "--out", teacher.toString(), "--threads", "1");
         assertEquals(0, t.rc(), t.err());
-        Run s = run("distill", "--teacher", teacher.toString(), "--student", "mlp-32", "--data", mnist.toString(), "--temperature", "4",
+        CliRun s = run("distill", "--teacher", teacher.toString(), "--student", "mlp-32", "--data", mnist.toString(), "--temperature", "4",
                 "--alpha", "0.9", "--epochs", "2", "--limit", "2000", "--test-limit", "1000", "--out", student.toString(), "--threads", "1");
         assertEquals(0, s.rc(), s.err());
         assertTrue(s.out().matches("(?s).*accuracy: 0\\.[5-9]\\d+ \\(\\d+ test errors of 1000\\).*"), s.out());
@@ -43,7 +35,7 @@ class DistillCommandsTest {
         assertEquals("1", g.metadata().get(Provenance.SEED));
         assertTrue(g.metadata().get(Provenance.CONFIG).contains("\"temperature\":4.0"), g.metadata().get(Provenance.CONFIG));
         // the student can itself be an ONNX model (e.g. a pruned one)
-        Run again = run("distill", "--teacher", teacher.toString(), "--student", student.toString(), "--data", mnist.toString(), "--epochs", "1",
+        CliRun again = run("distill", "--teacher", teacher.toString(), "--student", student.toString(), "--data", mnist.toString(), "--epochs", "1",
                 "--limit", "500", "--test-limit", "200", "--keep-zeros", "--out", dir.resolve("s2.onnx").toString(), "--threads", "1");
         assertEquals(0, again.rc(), again.err());
     }
@@ -53,15 +45,15 @@ class DistillCommandsTest {
         Path teacher = dir.resolve("t.onnx");
         assertEquals(0, run("distill", "--student", "mlp-8", "--alpha", "0", "--data", mnist.toString(), "--epochs", "1", "--limit", "100",
                 "--test-limit", "100", "--out", teacher.toString()).rc());
-        Run bad = run("distill", "--teacher", teacher.toString(), "--student", "convnet-1-w2", "--data", mnist.toString(), "--epochs", "1",
+        CliRun bad = run("distill", "--teacher", teacher.toString(), "--student", "convnet-1-w2", "--data", mnist.toString(), "--epochs", "1",
                 "--limit", "100", "--out", dir.resolve("x.onnx").toString(), "--hint", "features.0.pool=fc1.relu");
         assertEquals(1, bad.rc());
         assertEquals("condense: error: hint: student 'features.0.pool' [2, 2, 14, 14] and teacher 'fc1.relu' [2, 8] are incompatible", bad.err().strip());
         assertFalse(Files.exists(dir.resolve("x.onnx")));
-        Run missing = run("distill", "--teacher", teacher.toString(), "--student", "mlp-8", "--data", dir.resolve("none").toString(), "--out", dir.resolve("y.onnx").toString());
+        CliRun missing = run("distill", "--teacher", teacher.toString(), "--student", "mlp-8", "--data", dir.resolve("none").toString(), "--out", dir.resolve("y.onnx").toString());
         assertEquals(1, missing.rc());
         assertEquals("condense: error: data folder not found: " + dir.resolve("none"), missing.err().strip());
-        Run noTeacher = run("distill", "--student", "mlp-8", "--data", mnist.toString(), "--out", dir.resolve("z.onnx").toString());
+        CliRun noTeacher = run("distill", "--student", "mlp-8", "--data", mnist.toString(), "--out", dir.resolve("z.onnx").toString());
         assertEquals(2, noTeacher.rc());
         assertTrue(noTeacher.err().startsWith("condense: error: --teacher is required unless --alpha 0"), noTeacher.err());
         assertEquals(1, noTeacher.err().strip().lines().count());
@@ -79,7 +71,7 @@ class DistillCommandsTest {
         Path mnist = TestData.require("mnist");
         Path data = tinyData(mnist);
         Path out = dir.resolve("kc");
-        Run r = run("distill-data", "--method", "kcenter", "--ipc", "2", "--data", data.toString(), "--out", out.toString(),
+        CliRun r = run("distill-data", "--method", "kcenter", "--ipc", "2", "--data", data.toString(), "--out", out.toString(),
                 "--feature-width", "4", "--depth", "2", "--width", "8", "--eval-runs", "2", "--eval-epochs", "3", "--threads", "1");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().matches("(?s).*\\naccuracy: \\d+\\.\\d\\d \\+- \\d+\\.\\d\\d\\s*"), r.out());
@@ -89,12 +81,12 @@ class DistillCommandsTest {
         assertEquals(20, Files.readAllLines(out.resolve("indices.txt")).size());
         // condense train and condense quantize --calib read the folder
         Path m = dir.resolve("m.onnx");
-        Run tr = run("train", "--model", "lenet-300-100", "--data", out.toString(), "--epochs", "1", "--test-limit", "200", "--out", m.toString(), "--quiet");
+        CliRun tr = run("train", "--model", "lenet-300-100", "--data", out.toString(), "--epochs", "1", "--test-limit", "200", "--out", m.toString(), "--quiet");
         assertEquals(0, tr.rc(), tr.err());
-        Run q = run("quantize", m.toString(), "--calib", out.toString(), "--out", dir.resolve("q.onnx").toString());
+        CliRun q = run("quantize", m.toString(), "--calib", out.toString(), "--out", dir.resolve("q.onnx").toString());
         assertEquals(0, q.rc(), q.err());
         // synthetic: dm writes float IDX
-        Run dm = run("distill-data", "--method", "dm", "--ipc", "1", "--data", data.toString(), "--out", dir.resolve("dm").toString(),
+        CliRun dm = run("distill-data", "--method", "dm", "--ipc", "1", "--data", data.toString(), "--out", dir.resolve("dm").toString(),
                 "--iterations", "2", "--real-batch", "4", "--width", "8", "--depth", "2", "--threads", "1");
         assertEquals(0, dm.rc(), dm.err());
         assertTrue(Files.readString(dir.resolve("dm").resolve("provenance.json")).contains("\"method\" : \"dm\""));
@@ -103,13 +95,13 @@ class DistillCommandsTest {
     @Test void distillDataErrorsAreOneLine() throws Exception {
         Path mnist = TestData.require("mnist");
         Path data = tinyData(mnist);
-        Run big = run("distill-data", "--method", "random", "--ipc", "1000", "--data", data.toString(), "--out", dir.resolve("o").toString());
+        CliRun big = run("distill-data", "--method", "random", "--ipc", "1000", "--data", data.toString(), "--out", dir.resolve("o").toString());
         assertEquals(1, big.rc());
         assertTrue(big.err().strip().matches("condense: error: --ipc 1000 is larger than class \\d, which has \\d+ images"), big.err());
         assertFalse(Files.exists(dir.resolve("o")));
-        Run missing = run("distill-data", "--method", "dm", "--ipc", "1", "--data", dir.resolve("nope").toString(), "--out", dir.resolve("o").toString());
+        CliRun missing = run("distill-data", "--method", "dm", "--ipc", "1", "--data", dir.resolve("nope").toString(), "--out", dir.resolve("o").toString());
         assertEquals("condense: error: data folder not found: " + dir.resolve("nope"), missing.err().strip());
-        Run method = run("distill-data", "--method", "magic", "--ipc", "1", "--data", data.toString(), "--out", dir.resolve("o").toString());
+        CliRun method = run("distill-data", "--method", "magic", "--ipc", "1", "--data", data.toString(), "--out", dir.resolve("o").toString());
         assertEquals(2, method.rc());
         assertTrue(method.err().startsWith("condense: error: unknown --method 'magic'"), method.err());
     }

@@ -40,7 +40,7 @@ class DistillTextCommandTest {
 
     @Test void layerDropStudentFidelityRises() throws Exception {
         Path jar = jar(), text = TestData.require("text/brown-nonfiction.txt"), out = dir.resolve("s3.onnx");
-        DistillCommandsTest.Run r = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text", text.toString(),
+        CliRun r = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text", text.toString(),
                 "--samples", "48", "--eval-samples", "32", "--max-length", "16", "--batch-size", "8", "--steps", "8", "--lr", "3e-4", "--out", out.toString());
         assertEquals(0, r.rc(), r.out() + r.err());
         assertTrue(r.out().contains("student keeping layers [1, 3, 5]: 17,242,496 parameters"), r.out());
@@ -56,7 +56,7 @@ class DistillTextCommandTest {
         // the written student, scored by condense eval against the teacher on the same held-out sentences, agrees
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
-        DistillCommandsTest.Run e;
+        CliRun e;
         System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8)); // eval prints to System.out
         try {
             e = DistillCommandsTest.run("eval", out.toString(), "--reference", jar.toString(), "--text", text.toString(),
@@ -80,27 +80,27 @@ class DistillTextCommandTest {
     @Test void badInputIsOneLine() throws Exception {
         Path jar = jar(), text = TestData.require("text/brown-nonfiction.txt");
         String o = dir.resolve("x.onnx").toString();
-        DistillCommandsTest.Run zero = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "0", "--text", text.toString(), "--out", o);
+        CliRun zero = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "0", "--text", text.toString(), "--out", o);
         assertEquals(2, zero.rc());
         assertTrue(zero.err().startsWith("condense: error: --layers must be at least 1, got 0"), zero.err());
         assertEquals(1, zero.err().strip().lines().count(), zero.err());
-        DistillCommandsTest.Run many = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "7", "--text", text.toString(), "--out", o);
+        CliRun many = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "7", "--text", text.toString(), "--out", o);
         assertEquals(2, many.rc());
         assertTrue(many.err().startsWith("condense: error: --layers 7 is more than the teacher's 6 encoder layers"), many.err());
         assertEquals(1, many.err().strip().lines().count(), many.err());
-        DistillCommandsTest.Run missing = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text",
+        CliRun missing = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text",
                 dir.resolve("none.txt").toString(), "--out", o);
         assertEquals(1, missing.rc());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
         assertTrue(missing.err().startsWith("condense: error: ") && missing.err().contains("none.txt"), missing.err());
-        DistillCommandsTest.Run noTeacher = DistillCommandsTest.run("distill", "--teacher", dir.resolve("t.onnx").toString(), "--layers", "3",
+        CliRun noTeacher = DistillCommandsTest.run("distill", "--teacher", dir.resolve("t.onnx").toString(), "--layers", "3",
                 "--text", text.toString(), "--out", o);
         assertEquals(1, noTeacher.rc());
         assertEquals(1, noTeacher.err().strip().lines().count(), noTeacher.err());
-        DistillCommandsTest.Run noStudent = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--text", text.toString(), "--out", o);
+        CliRun noStudent = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--text", text.toString(), "--out", o);
         assertEquals(2, noStudent.rc());
         assertTrue(noStudent.err().startsWith("condense: error: --text needs the student"), noStudent.err());
-        DistillCommandsTest.Run both = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text", text.toString(),
+        CliRun both = DistillCommandsTest.run("distill", "--teacher", jar.toString(), "--layers", "3", "--text", text.toString(),
                 "--data", dir.toString(), "--out", o);
         assertEquals(2, both.rc());
         assertFalse(Files.exists(dir.resolve("x.onnx")));
@@ -123,10 +123,10 @@ class DistillTextCommandTest {
             sb.append(".\n");
         }
         Files.writeString(text, sb);
-        DistillCommandsTest.Run p = DistillCommandsTest.run("prune", tiny.toString(), "--method", "ffn", "--sparsity", "0.5", "--text", text.toString(),
+        CliRun p = DistillCommandsTest.run("prune", tiny.toString(), "--method", "ffn", "--sparsity", "0.5", "--text", text.toString(),
                 "--tokenizer", tok.toString(), "--out", pruned.toString());
         assertEquals(0, p.rc(), p.out() + p.err());
-        DistillCommandsTest.Run r = DistillCommandsTest.run("distill", "--teacher", tiny.toString(), "--student", pruned.toString(), "--text", text.toString(),
+        CliRun r = DistillCommandsTest.run("distill", "--teacher", tiny.toString(), "--student", pruned.toString(), "--text", text.toString(),
                 "--tokenizer", tok.toString(), "--samples", "128", "--eval-samples", "32", "--batch-size", "16", "--steps", "40", "--lr", "1e-3",
                 "--out", out.toString());
         assertEquals(0, r.rc(), r.out() + r.err());

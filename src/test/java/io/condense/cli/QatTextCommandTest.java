@@ -7,8 +7,6 @@ import io.condense.onnx.Provenance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -44,13 +42,7 @@ class QatTextCommandTest {
                 + "\"vocab\":{" + vocab + "}}}";
     }
 
-    private record Run(int rc, String out, String err) {}
-
-    private static Run main(String... args) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        int rc = Main.execute(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(rc, o.toString(), e.toString());
-    }
+    static CliRun main(String... args) { return CliRun.of(args); }
 
     @Test void qatOnText() throws Exception {
         Path model = TestData.require("onnx/models/tinybert/tinybert.onnx");
@@ -65,17 +57,17 @@ class QatTextCommandTest {
             s.append(".\n");
         }
         Files.writeString(text, s);
-        Run run = main("qat", model.toString(), "--text", text.toString(), "--tokenizer", tok.toString(), "--samples", "24",
+        CliRun run = main("qat", model.toString(), "--text", text.toString(), "--tokenizer", tok.toString(), "--samples", "24",
                 "--eval-samples", "16", "--batch-size", "8", "--steps", "6", "--calib-batches", "1", "--lr", "1e-5", "--out", out.toString());
         assertEquals(0, run.rc(), run.err());
         Graph q = OnnxImporter.load(out);
         assertTrue(q.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
         assertTrue(q.metadata().getOrDefault(Provenance.METHOD, "").contains("qat-text"), q.metadata().toString());
 
-        Run both = main("qat", model.toString(), "--text", text.toString(), "--data", dir.toString(), "--out", dir.resolve("x.onnx").toString());
+        CliRun both = main("qat", model.toString(), "--text", text.toString(), "--data", dir.toString(), "--out", dir.resolve("x.onnx").toString());
         assertEquals(1, both.rc());
         assertEquals(1, both.err().strip().lines().count(), both.err());
-        Run noTok = main("qat", model.toString(), "--text", text.toString(), "--out", dir.resolve("y.onnx").toString());
+        CliRun noTok = main("qat", model.toString(), "--text", text.toString(), "--out", dir.resolve("y.onnx").toString());
         assertEquals(1, noTok.rc());
         assertTrue(noTok.err().contains("tokenizer"), noTok.err());
         assertFalse(Files.exists(dir.resolve("y.onnx")));

@@ -12,8 +12,6 @@ import io.condense.train.Models;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -25,13 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class QuantCommandsTest {
     @TempDir Path dir;
 
-    record Run(int rc, String out, String err) {}
-
-    static Run main(String... args) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        int rc = Main.execute(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(rc, o.toString(), e.toString());
-    }
+    static CliRun main(String... args) { return CliRun.of(args); }
 
     @Test
     void int4GptqOnLenet() throws Exception {
@@ -41,7 +33,7 @@ class QuantCommandsTest {
         float[] x = new float[64 * 784];
         for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
         TensorCodec.writePb(Tensor.of(x, 64, 1, 28, 28), "input", calib);
-        Run run = main("int4", model.toString(), "--group", "64", "--method", "gptq", "--calib", calib.toString(), "--out", out.toString());
+        CliRun run = main("int4", model.toString(), "--group", "64", "--method", "gptq", "--calib", calib.toString(), "--out", out.toString());
         assertEquals(0, run.rc(), run.err());
         Graph q = OnnxImporter.load(out);
         assertEquals(21, q.opset());
@@ -55,7 +47,7 @@ class QuantCommandsTest {
         assertEquals(3, dq);
         assertTrue(Files.size(out) * 6 < Files.size(model), Files.size(out) + " vs " + Files.size(model));
         Path sym = dir.resolve("lenet-int4-sym.onnx");
-        Run rs = main("int4", model.toString(), "--group", "64", "--method", "rtn", "--symmetric", "--out", sym.toString());
+        CliRun rs = main("int4", model.toString(), "--group", "64", "--method", "rtn", "--symmetric", "--out", sym.toString());
         assertEquals(0, rs.rc(), rs.err());
         Graph qs = OnnxImporter.load(sym);
         for (Node n : qs.nodes()) if (n.opType().equals("DequantizeLinear")) assertEquals(DType.INT4, qs.initializers().get(n.input(0)).dtype());
@@ -63,12 +55,12 @@ class QuantCommandsTest {
         // bad data: one line on stderr, exit 1, no output written
         Path bad = dir.resolve("bad.pb"), out2 = dir.resolve("never.onnx");
         TensorCodec.writePb(Tensor.of(new float[10 * 5], 10, 5), "x", bad);
-        Run b = main("int4", model.toString(), "--calib", bad.toString(), "--out", out2.toString());
+        CliRun b = main("int4", model.toString(), "--calib", bad.toString(), "--out", out2.toString());
         assertEquals(1, b.rc());
         assertEquals(1, b.err().strip().lines().count(), b.err());
         assertTrue(b.err().contains("do not fit the model input"), b.err());
         assertFalse(Files.exists(out2));
-        Run m = main("int4", model.toString(), "--method", "gptq", "--out", out2.toString());
+        CliRun m = main("int4", model.toString(), "--method", "gptq", "--out", out2.toString());
         assertEquals(1, m.rc());
         assertTrue(m.err().contains("--calib"), m.err());
     }
@@ -78,12 +70,12 @@ class QuantCommandsTest {
         Path mnist = TestData.require("mnist");
         Path model = dir.resolve("mlp.onnx"), out = dir.resolve("mlp-qat.onnx");
         OnnxExporter.save(Models.lenet300100(1), model);
-        Run run = main("qat", model.toString(), "--data", mnist.toString(), "--epochs", "1", "--limit", "512", "--test-limit", "256",
+        CliRun run = main("qat", model.toString(), "--data", mnist.toString(), "--epochs", "1", "--limit", "512", "--test-limit", "256",
                 "--calib-batches", "2", "--out", out.toString());
         assertEquals(0, run.rc(), run.err());
         Graph q = OnnxImporter.load(out);
         assertTrue(q.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
-        Run bad = main("qat", model.toString(), "--data", dir.resolve("nope").toString(), "--out", out.toString());
+        CliRun bad = main("qat", model.toString(), "--data", dir.resolve("nope").toString(), "--out", out.toString());
         assertEquals(1, bad.rc());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
     }

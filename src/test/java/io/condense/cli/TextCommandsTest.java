@@ -143,11 +143,11 @@ class TextCommandsTest {
     @Test
     void int4AndQatTakeText() {
         Path out = dir.resolve("tb-int4.onnx");
-        QuantCommandsTest.Run r = QuantCommandsTest.main("int4", tinyBert.toString(), "--method", "gptq", "--text", "builtin", "--tokenizer",
+        CliRun r = QuantCommandsTest.main("int4", tinyBert.toString(), "--method", "gptq", "--text", "builtin", "--tokenizer",
                 tokenizer.toString(), "--samples", "16", "--group", "32", "--out", out.toString());
         // GPTQ ran on the text batches and the opset-11 model was upgraded to 21 for the blocked DequantizeLinear
         assertEquals(0, r.rc(), r.err());
-        QuantCommandsTest.Run q = QuantCommandsTest.main("qat", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(),
+        CliRun q = QuantCommandsTest.main("qat", tinyBert.toString(), "--text", "builtin", "--tokenizer", tokenizer.toString(),
                 "--steps", "2", "--out", dir.resolve("tb-qat.onnx").toString());
         // text QAT trains now (training runs through every TinyBERT op): the QDQ model is written with its history
         assertEquals(0, q.rc(), q.err());

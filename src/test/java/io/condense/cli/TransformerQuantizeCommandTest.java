@@ -87,10 +87,10 @@ class TransformerQuantizeCommandTest {
     @Test
     void int4RtnOnAnOldOpsetModelUpgradesInsteadOfRefusing() throws Exception {
         Path t = tiny(), out = dir.resolve("int4.onnx");
-        QuantCommandsTest.Run r = QuantCommandsTest.main("int4", t.toString(), "--method", "rtn", "--group", "16", "--out", out.toString());
+        CliRun r = QuantCommandsTest.main("int4", t.toString(), "--method", "rtn", "--group", "16", "--out", out.toString());
         assertEquals(0, r.rc(), r.err());
         assertTrue(!r.out().contains("NaN"), r.out());
-        QuantCommandsTest.Run g = QuantCommandsTest.main("int4", t.toString(), "--method", "gptq", "--out", out.toString());
+        CliRun g = QuantCommandsTest.main("int4", t.toString(), "--method", "gptq", "--out", out.toString());
         assertEquals(1, g.rc());
         assertEquals(1, g.err().trim().lines().count(), g.err());
         assertTrue(g.err().contains("gptq needs calibration data"), g.err());

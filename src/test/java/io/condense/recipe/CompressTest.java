@@ -1,10 +1,11 @@
 package io.condense.recipe;
 
+import io.condense.cli.CliRun;
+
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.condense.OrtTestSupport;
 import io.condense.TestData;
-import io.condense.cli.Main;
 import io.condense.data.Dataset;
 import io.condense.data.Mnist;
 import io.condense.data.Preprocessing;
@@ -20,8 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -60,13 +59,7 @@ class CompressTest {
     static Path model, mnist, out, recipe;
     static String firstLog;
 
-    record Run(int code, String out, String err) {}
-
-    static Run cli(String... args) {
-        StringWriter o = new StringWriter(), e = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(code, o.toString(), e.toString());
-    }
+    static CliRun cli(String... args) { return CliRun.of(args); }
 
     @BeforeAll
     static void compress() throws Exception {
@@ -76,9 +69,9 @@ class CompressTest {
         recipe = tmp.resolve("recipe.yaml");
         Files.writeString(recipe, RECIPE);
         out = tmp.resolve("out");
-        Run r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", out.toString());
-        assertEquals(0, r.code, () -> r.out + r.err);
-        firstLog = r.out;
+        CliRun r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", out.toString());
+        assertEquals(0, r.rc(), () -> r.out() + r.err());
+        firstLog = r.out();
     }
 
     /** ONNX Runtime's top-1 accuracy of a model file on the first {@link #EVAL} test images (pixels 0..255). */
@@ -152,9 +145,9 @@ class CompressTest {
         Path stage = out.resolve("stages/01-quantize/stage.json");
         long before = Files.getLastModifiedTime(stage).toMillis();
         String json = Files.readString(stage);
-        Run r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", out.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("stage 1 quantize: inputs unchanged, reusing"), r.out);
+        CliRun r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", out.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("stage 1 quantize: inputs unchanged, reusing"), r.out());
         assertEquals(json, Files.readString(stage));
         assertEquals(before, Files.getLastModifiedTime(stage).toMillis());
         assertEquals(5, Report.read(out.resolve("report.json")).get("candidates").size(), "the reused stage's candidates are reported");
@@ -163,9 +156,9 @@ class CompressTest {
     @Test
     void spentBudgetStillWritesTheBestValidModel() {
         Path o = tmp.resolve("budget");
-        Run r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", o.toString(),
+        CliRun r = cli("compress", model.toString(), "--recipe", recipe.toString(), "--data", mnist.toString(), "--scale", "1", "--out", o.toString(),
                 "--budget", "0.001");
-        assertEquals(0, r.code, r.out + r.err);
+        assertEquals(0, r.rc(), r.out() + r.err());
         JsonNode rep = Report.read(o.resolve("report.json"));
         assertTrue(rep.get("budget_exhausted").asBoolean());
         assertEquals(2, rep.get("candidates").size(), "input + the one candidate the budget allowed");
@@ -184,8 +177,8 @@ class CompressTest {
                   - prune: {sparsity: [0.3, 0.95, 0.6]}
                 """.formatted(EVAL));
         Path o = tmp.resolve("pruned");
-        Run run = cli("compress", model.toString(), "--recipe", r.toString(), "--data", mnist.toString(), "--scale", "1", "--out", o.toString());
-        assertEquals(0, run.code, run.out + run.err);
+        CliRun run = cli("compress", model.toString(), "--recipe", r.toString(), "--data", mnist.toString(), "--scale", "1", "--out", o.toString());
+        assertEquals(0, run.rc(), run.out() + run.err());
         JsonNode rep = Report.read(o.resolve("report.json"));
         JsonNode cands = rep.get("candidates");
         assertTrue(cands.get(1).get("label").asText().contains("sparsity=0.95"), "highest sparsity first: " + cands);
@@ -211,11 +204,11 @@ class CompressTest {
 
     @Test
     void wrongPixelRangeIsCaught() {
-        Run r = cli("compress", model.toString(), "--preset", "int8", "--data", mnist.toString(), "--out", tmp.resolve("wrong").toString());
-        assertEquals(1, r.code);
-        assertEquals(1, r.err.lines().count(), r.err);
-        assertTrue(r.err.startsWith("condense: error: the model records no pixel range and scores about the same with pixel scale 1/255")
-                && r.err.contains("pass it explicitly: --scale 1 (0..255)"), r.err);
+        CliRun r = cli("compress", model.toString(), "--preset", "int8", "--data", mnist.toString(), "--out", tmp.resolve("wrong").toString());
+        assertEquals(1, r.rc());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("condense: error: the model records no pixel range and scores about the same with pixel scale 1/255")
+                && r.err().contains("pass it explicitly: --scale 1 (0..255)"), r.err());
         assertFalse(Files.exists(tmp.resolve("wrong/model.onnx")));
     }
 
